@@ -122,3 +122,26 @@ class HypothesisRecord:
 
 def field_names(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
+
+
+def read_references(path: str | Path) -> list[ReferenceRecord]:
+    """Load a reference set (JSONL); errors name the file and line. Ids must be unique."""
+    from evalkit.jsonl import iter_jsonl
+
+    records: list[ReferenceRecord] = []
+    seen: dict[str, int] = {}
+    for lineno, obj in iter_jsonl(path):
+        record = ReferenceRecord.from_dict(obj, path, lineno)
+        if record.id in seen:
+            raise InputError(path, f"duplicate id {record.id!r} (first on line {seen[record.id]})", lineno)
+        seen[record.id] = lineno
+        records.append(record)
+    if not records:
+        raise InputError(path, "the reference set is empty; expected one JSON object per line")
+    return records
+
+
+def read_hypotheses(path: str | Path) -> list[HypothesisRecord]:
+    from evalkit.jsonl import iter_jsonl
+
+    return [HypothesisRecord.from_dict(obj, path, lineno) for lineno, obj in iter_jsonl(path)]
