@@ -1,0 +1,391 @@
+"""The divergence judge: per paragraph, flags with evidence, a reference-suspicion score and a fault.
+
+Pure functions over records: ``judge(references, hyps, chrf)`` reads nothing and writes nothing.
+
+Flags (``Flag.name``) and what they implicate:
+
+==================== ========= ====================================================================
+flag                 implicates evidence
+==================== ========= ====================================================================
+untranslated         reference Chinese characters left in the English, or no English at all for a
+                                body paragraph (a 0-1 bead that is not a repeated headline). With
+                                ``system`` set: a system's output is mostly Chinese.
+omission / addition  reference the English is much shorter / longer than predicted: robust z-score
+                                (median/MAD, log space) of log(len EN / len ZH) learnt from the corpus
+                                being judged, combined (median) with the same z-score against every
+                                system's output length, so one broken system cannot raise it alone
+number_mismatch      reference a number or date of the Chinese (Arabic or Chinese numerals, 万/亿,
+                                8月1日) missing or different in the English
+dateline_missing     reference a news-agency dateline (新华社…电/讯, 塔斯社, 美联社…) in the Chinese
+                                that the English does not name
+alignment            alignment bead not 1-1, or an alignment cost far above the corpus's
+truncated_hypothesis system    a system cut a sentence to fit its input limit
+low_score            either    a system's chrF is an outlier (robust z) for that system; every system
+                                low at once points at the reference, one of several at that system
+consensus            reference with two or more systems: they agree with each other far better than
+                                with the reference (robust z of the gap)
+==================== ========= ====================================================================
+
+Suspicion — how likely the *reference* translation is weak or misaligned — combines the flags
+as independent evidence: ``1 − Π(1 − weight × strength)``, with the weights of ``JudgeParams``
+(``strength`` ∈ [0, 1] grows with the z-score, or is 1 for categorical flags). Weights were set
+on the injected-defect bench (bench/bench_judge.py) so that a categorical error (untranslated,
+a changed date) alone crosses the default threshold 0.5, while one weak statistical signal does
+not.
+
+Fault: no flags → None; alignment evidence at least as strong as the reference evidence →
+``alignment``; reference evidence ≥ ``fault_threshold`` → ``reference``; only system-side flags
+(or reference evidence below 0.3 beside them) → ``system``; otherwise ``unclear``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from evalkit.judge.numbers import (
+    conflicting_date,
+    describe_miss,
+    english_numbers,
+    rendered,
+    zh_numbers,
+)
+from evalkit.records import HypothesisRecord, ReferenceRecord
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution × this = its standard deviation
+
+# News-agency datelines and how an English rendering names the agency.
+_DATELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("新华社", re.compile(r"xinhua|new china news agency|ncna|hsinhua", re.I)),
+    ("塔斯社", re.compile(r"\btass\b", re.I)),
+    ("美联社", re.compile(r"associated press|\bAP\b")),
+    ("合众社", re.compile(r"united press|\bUP\b|\bUPI\b")),
+    ("法新社", re.compile(r"agence france|\bAFP\b|french news agency", re.I)),
+    ("路透社", re.compile(r"reuters?", re.I)),
+)
+_DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法新社|路透社)[^。，；：]{0,24}?(?:电|讯)|（(新华社)）")
+
+
+@dataclass(frozen=True)
+class JudgeParams:
+    """Thresholds and weights of the judge; the defaults are the documented ones."""
+
+    z_flag: float = 2.5  # |robust z| at which omission/addition/low_score/consensus/alignment flag
+    min_zh_chars: int = 12  # shorter paragraphs (headlines, signatures) are too noisy for length/score stats
+    min_population: int = 5  # statistics need at least this many paragraphs to be learnt
+    mad_floor_log_ratio: float = 0.08  # floors keep tiny or uniform corpora from exploding z-scores
+    mad_floor_chrf: float = 3.0
+    mad_floor_gap: float = 3.0
+    untranslated_min_han: int = 2  # Han characters in the English before it counts as untranslated
+    system_untranslated_share: float = 0.3  # share of Han characters in a hypothesis to flag the system
+    high_align_cost: float | None = None  # absolute cost above which to flag; None: only the robust z
+    fault_threshold: float = 0.5
+    weights: Mapping[str, float] = field(default_factory=lambda: {
+        "untranslated": 0.95,
+        "number_mismatch": 0.8,
+        "dateline_missing": 0.55,
+        "omission": 0.75,
+        "addition": 0.6,
+        "alignment": 0.6,
+        "consensus": 0.6,
+        "low_score": 0.35,  # only when every system is low at once
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    name: str
+    evidence: str
+    strength: float = 1.0
+    system: str | None = None  # set for flags about one system's output
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "evidence": self.evidence, "strength": round(self.strength, 3)}
+        if self.system is not None:
+            out["system"] = self.system
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    id: str
+    flags: tuple[Flag, ...]
+    suspicion: float
+    fault: str | None
+    signals: dict[str, float | None]  # the z-scores behind the flags, for reports
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "flags": [f.to_dict() for f in self.flags], "suspicion": round(self.suspicion, 4),
+                "fault": self.fault, "signals": dict(self.signals)}
+
+
+# --- robust statistics ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Robust:
+    median: float
+    scale: float  # MAD × 1.4826, floored
+
+    def z(self, x: float) -> float:
+        return (x - self.median) / self.scale
+
+
+def robust(values: Sequence[float], floor: float, min_population: int) -> Robust | None:
+    """Median and MAD-based scale of ``values``; None when there are too few to learn from."""
+    if len(values) < min_population:
+        return None
+    med = statistics.median(values)
+    mad = statistics.median(abs(v - med) for v in values)
+    return Robust(med, max(mad * _MAD_TO_SIGMA, floor))
+
+
+def _strength(z: float, threshold: float) -> float:
+    # 0 below the threshold, rising linearly to 1 at threshold + 3.
+    return max(0.0, min(1.0, (abs(z) - threshold) / 3.0 + 1.0 / 3.0)) if abs(z) >= threshold else 0.0
+
+
+def _en_len(text: str) -> int:
+    return len(re.sub(r"\s+", "", text))
+
+
+def _zh_len(text: str) -> int:
+    return len(re.sub(r"\s+", "", text))
+
+
+# --- individual detectors (pure, one paragraph) -----------------------------------------------
+
+def untranslated_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
+    if not ref.en.strip():
+        if ref.zh.strip() and ref.kind == "body":
+            return [Flag("untranslated", f"no English for this Chinese paragraph ({ref.bead} bead)")]
+        return []
+    runs = _HAN.findall(ref.en)
+    han = sum(len(r) for r in runs)
+    if han < params.untranslated_min_han:
+        return []
+    share = han / max(1, _en_len(ref.en))
+    sample = max(runs, key=len)
+    sample = sample if len(sample) <= 24 else sample[:24] + "…"
+    # A few stray characters (a name left in Chinese) are weaker evidence than a whole paragraph.
+    strength = min(1.0, 0.5 + share)
+    return [Flag("untranslated", f"Chinese left in the English: {sample!r} ({han} of {_en_len(ref.en)} characters)",
+                 strength)]
+
+
+def number_flags(ref: ReferenceRecord, hyps: Mapping[str, str]) -> list[Flag]:
+    if not ref.en.strip() or not ref.zh.strip():
+        return []
+    items = zh_numbers(ref.zh)
+    if not items:
+        return []
+    english = english_numbers(ref.en)
+    missing = [item for item in items if not rendered(item, english)]
+    if not missing:
+        return []
+    hyp_numbers = [english_numbers(h) for h in hyps.values() if h.strip()]
+    # Stronger when the English states something else (a changed date) or a system carries the number.
+    conflict = any(conflicting_date(item, english) for item in missing)
+    corroborated = any(rendered(item, hn) for item in missing for hn in hyp_numbers)
+    strength = 1.0 if conflict else 0.8 if corroborated else 0.6
+    evidence = "; ".join(describe_miss(item, english) for item in missing[:4])
+    if len(missing) > 4:
+        evidence += f"; and {len(missing) - 4} more"
+    return [Flag("number_mismatch", evidence, strength)]
+
+
+def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
+    if not ref.en.strip():
+        return []
+    out = []
+    for m in _DATELINE_RE.finditer(ref.zh):
+        agency = m.group(1) or m.group(2)
+        pattern = dict(_DATELINES)[agency]
+        if not pattern.search(ref.en):
+            out.append(Flag("dateline_missing", f"{m.group(0)} → the English does not name the agency"))
+            break
+    return out
+
+
+def alignment_flags(ref: ReferenceRecord, cost_z: float | None, params: JudgeParams) -> list[Flag]:
+    if ref.bead == "0-1" and (ref.kind == "headline_repeat" or ref.kind == "body"):
+        # A repeated headline is expected; an untranslated body paragraph is flagged as untranslated.
+        return []
+    if ref.bead != "1-1":
+        meaning = {"1-0": "English with no Chinese counterpart", "2-1": "two English paragraphs for one Chinese",
+                   "1-2": "one English paragraph for two Chinese", "0-1": "Chinese with no English"}
+        strength = 1.0 if ref.bead == "1-0" else 0.5
+        return [Flag("alignment", f"bead {ref.bead}: {meaning.get(ref.bead, 'not one-to-one')}", strength)]
+    high_abs = params.high_align_cost is not None and ref.align_cost >= params.high_align_cost
+    if (cost_z is not None and cost_z >= params.z_flag) or high_abs:
+        strength = _strength(cost_z, params.z_flag) if cost_z is not None and cost_z >= params.z_flag else 0.5
+        return [Flag("alignment", f"alignment cost {ref.align_cost:.3g} (robust z {cost_z:+.1f})"
+                     if cost_z is not None else f"alignment cost {ref.align_cost:.3g}", strength)]
+    return []
+
+
+# --- the corpus-level judge ---------------------------------------------------------------------
+
+def _length_eligible(ref: ReferenceRecord, params: JudgeParams) -> bool:
+    return ref.bead == "1-1" and _zh_len(ref.zh) >= params.min_zh_chars and _en_len(ref.en) > 0
+
+
+def _pairwise_chrf(a: str, b: str) -> float:
+    from sacrebleu.metrics import CHRF
+
+    metric = CHRF()
+    # chrF is asymmetric (recall-weighted); average both directions for a system–system similarity.
+    return 0.5 * (metric.sentence_score(a, [b]).score + metric.sentence_score(b, [a]).score)
+
+
+def judge(references: Sequence[ReferenceRecord],
+          hyps: Mapping[str, Mapping[str, HypothesisRecord]],
+          chrf: Mapping[str, Mapping[str, float]] | None = None,
+          params: JudgeParams | None = None) -> list[Judgement]:
+    """Judge every reference paragraph; one ``Judgement`` per record, in order.
+
+    ``hyps``: system -> id -> hypothesis record. ``chrf``: system -> id -> paragraph chrF
+    (the score stage's numbers; paragraphs without a score are simply absent).
+    """
+    params = params or JudgeParams()
+    chrf = chrf or {}
+    systems = list(hyps)
+
+    # Length model: log(EN/ZH) and log(EN/hyp) per system, learnt on the corpus being judged.
+    eligible = [r for r in references if _length_eligible(r, params)]
+    ratio_zh = robust([math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible],
+                      params.mad_floor_log_ratio, params.min_population)
+    ratio_sys: dict[str, Robust | None] = {}
+    for s in systems:
+        vals = [math.log(_en_len(r.en) / _en_len(hyps[s][r.id].hyp)) for r in eligible
+                if r.id in hyps[s] and _en_len(hyps[s][r.id].hyp) > 0]
+        ratio_sys[s] = robust(vals, params.mad_floor_log_ratio, params.min_population)
+
+    score_model: dict[str, Robust | None] = {}
+    for s in systems:
+        vals = [chrf.get(s, {})[r.id] for r in eligible if r.id in chrf.get(s, {})]
+        score_model[s] = robust(vals, params.mad_floor_chrf, params.min_population)
+
+    costs = robust([r.align_cost for r in references if r.bead == "1-1" and r.en.strip() and r.zh.strip()],
+                   0.0 + 1e-6, params.min_population)
+
+    gaps: dict[str, float] = {}
+    if len(systems) >= 2:
+        for r in eligible:
+            if not all(r.id in chrf.get(s, {}) and r.id in hyps[s] for s in systems):
+                continue
+            texts = [hyps[s][r.id].hyp for s in systems]
+            pair_sims = [_pairwise_chrf(texts[i], texts[j]) for i in range(len(texts)) for j in range(i + 1, len(texts))]
+            ref_sim = statistics.fmean(chrf[s][r.id] for s in systems)
+            gaps[r.id] = statistics.fmean(pair_sims) - ref_sim
+    gap_model = robust(list(gaps.values()), params.mad_floor_gap, params.min_population)
+
+    out = []
+    for r in references:
+        flags: list[Flag] = []
+        signals: dict[str, float | None] = {}
+        rec_hyps = {s: hyps[s][r.id].hyp for s in systems if r.id in hyps[s]}
+
+        flags += untranslated_flags(r, params)
+        for s in systems:
+            h = hyps[s].get(r.id)
+            if h is None:
+                continue
+            if h.truncated:
+                flags.append(Flag("truncated_hypothesis", f"{s}: a sentence was cut to fit the model's input limit "
+                                  f"({h.chunks} chunk{'s' if h.chunks != 1 else ''})", 1.0, s))
+            han = sum(len(x) for x in _HAN.findall(h.hyp))
+            if h.hyp and han / max(1, _en_len(h.hyp)) >= params.system_untranslated_share:
+                flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
+                                  1.0, s))
+        flags += number_flags(r, rec_hyps)
+        flags += dateline_flags(r)
+
+        cost_z = costs.z(r.align_cost) if costs is not None and r.bead == "1-1" else None
+        signals["align_cost_z"] = cost_z
+        flags += alignment_flags(r, cost_z, params)
+
+        if _length_eligible(r, params):
+            zs = []
+            if ratio_zh is not None:
+                zs.append(ratio_zh.z(math.log(_en_len(r.en) / _zh_len(r.zh))))
+            for s, model in ratio_sys.items():
+                if model is not None and _en_len(rec_hyps.get(s, "")) > 0:
+                    zs.append(model.z(math.log(_en_len(r.en) / _en_len(rec_hyps[s]))))
+            z = statistics.median(zs) if zs else None
+            signals["length_z"] = z
+            if z is not None and abs(z) >= params.z_flag:
+                name = "omission" if z < 0 else "addition"
+                expected = math.exp(ratio_zh.median) * _zh_len(r.zh) if ratio_zh else None
+                shape = "shorter" if z < 0 else "longer"
+                detail = f" (expected ~{expected:.0f} from the Chinese)" if expected else ""
+                flags.append(Flag(name, f"English {shape} than predicted: {_en_len(r.en)} characters{detail}, "
+                                  f"robust z {z:+.1f}", _strength(z, params.z_flag)))
+
+            lows = []
+            for s in systems:
+                model = score_model.get(s)
+                value = chrf.get(s, {}).get(r.id)
+                if model is None or value is None:
+                    continue
+                z_s = model.z(value)
+                signals[f"chrf_z[{s}]"] = z_s
+                if z_s <= -params.z_flag:
+                    lows.append((s, value, model.median, z_s))
+            scored = [s for s in systems if score_model.get(s) is not None and r.id in chrf.get(s, {})]
+            if lows:
+                all_low = len(lows) == len(scored)
+                for s, value, med, z_s in lows:
+                    flags.append(Flag("low_score", f"{s}: chrF {value:.1f} against a median of {med:.1f} "
+                                      f"(robust z {z_s:+.1f})" + ("" if all_low else "; other systems are not low"),
+                                      _strength(z_s, params.z_flag), None if all_low else s))
+
+            if r.id in gaps and gap_model is not None:
+                zg = gap_model.z(gaps[r.id])
+                signals["consensus_z"] = zg
+                if zg >= params.z_flag:
+                    flags.append(Flag("consensus", f"systems agree with each other {gaps[r.id]:+.1f} chrF more than "
+                                      f"with the reference (corpus median {gap_model.median:+.1f}, robust z {zg:+.1f})",
+                                      _strength(zg, params.z_flag)))
+
+        suspicion, fault = assess(flags, params)
+        out.append(Judgement(r.id, tuple(flags), suspicion, fault, signals))
+    return out
+
+
+def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | None]:
+    """Suspicion of the reference and the likely fault from a paragraph's flags (see module doc)."""
+    if not flags:
+        return 0.0, None
+    ref_keep = align_keep = 1.0
+    system_side = 0
+    for f in flags:
+        if f.system is not None or f.name == "truncated_hypothesis":
+            system_side += 1
+            continue
+        w = params.weights.get(f.name, 0.0) * f.strength
+        if f.name == "alignment":
+            align_keep *= 1.0 - w
+        else:
+            ref_keep *= 1.0 - w
+    ref_part, align_part = 1.0 - ref_keep, 1.0 - align_keep
+    suspicion = 1.0 - ref_keep * align_keep
+    if align_part > 0 and align_part >= ref_part:
+        fault = "alignment"
+    elif ref_part >= params.fault_threshold:
+        fault = "reference"
+    elif system_side and ref_part < 0.3:
+        fault = "system"
+    else:
+        fault = "unclear"
+    return suspicion, fault
+
+
+def params_as_dict(params: JudgeParams) -> dict[str, Any]:
+    out = asdict(params)
+    out["weights"] = dict(params.weights)
+    return out

@@ -1,0 +1,318 @@
+"""Per-paragraph and corpus scores, bootstrap CIs and paired significance — all from sacrebleu.
+
+How the numbers are made (and why they equal direct sacrebleu calls):
+
+* Per paragraph, each metric's ``_extract_corpus_statistics([hyp], [[ref]])`` gives that
+  segment's sufficient statistics; the paragraph score is ``_aggregate_and_compute`` of that one
+  segment, which is exactly what ``sentence_score`` does. BLEU at sentence level uses
+  ``BLEU(effective_order=True)`` (plain BLEU gives 0 to short partial matches).
+* The corpus score is ``_aggregate_and_compute`` over all segments' statistics — the very call
+  ``corpus_score`` makes after extracting them — so sharding the extraction across processes and
+  summing reproduces a single ``corpus_score`` call bit for bit (averaging shard scores would not).
+  Corpus BLEU uses plain ``BLEU()`` (standard corpus BLEU); its statistics are the same.
+* 95% CIs come from sacrebleu's own ``_bootstrap_resample`` over the stored statistics (what
+  ``corpus_score(n_bootstrap=N)`` runs); we report the percentile bounds it derives its ``±``
+  from, plus its mean.
+* Paired significance runs ``sacrebleu.significance.PairedTest`` (paired bootstrap and
+  approximate randomisation) on the stored statistics through a thin adapter, so TER is not
+  recomputed for every test.
+
+Seeds: sacrebleu reads ``SACREBLEU_SEED`` from the environment; ``_sacrebleu_seed`` sets it to the
+config's seed for the duration of a call and restores it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+METRICS: tuple[str, ...] = ("chrf", "chrf++", "bleu", "ter")
+HIGHER_IS_BETTER: dict[str, bool] = {"chrf": True, "chrf++": True, "bleu": True, "ter": False}
+
+# Pairs per task sent to a worker: small enough to balance TER's uneven cost (~300 ms for a
+# long, badly matching pair), large enough that pickling is not the bottleneck.
+_CHUNK = 4
+
+
+def make_metric(name: str, *, sentence: bool = False) -> Any:
+    """A fresh sacrebleu metric object for ``name``; ``sentence`` selects BLEU's effective order."""
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
+    if name == "chrf":
+        return CHRF()
+    if name == "chrf++":
+        return CHRF(word_order=2)
+    if name == "bleu":
+        return BLEU(effective_order=sentence)
+    if name == "ter":
+        return TER()
+    raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+
+
+@contextmanager
+def _sacrebleu_seed(seed: int | None) -> Iterator[None]:
+    """Run a block with ``SACREBLEU_SEED`` set (sacrebleu's only seeding knob), then restore it."""
+    old = os.environ.get("SACREBLEU_SEED")
+    os.environ["SACREBLEU_SEED"] = "None" if seed is None else str(seed)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SACREBLEU_SEED", None)
+        else:
+            os.environ["SACREBLEU_SEED"] = old
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentScores:
+    """One hypothesis against one reference: a score and the sufficient statistics per metric."""
+
+    scores: dict[str, float]
+    stats: dict[str, list[float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scores": dict(self.scores), "stats": {k: list(v) for k, v in self.stats.items()}}
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> SegmentScores:
+        return cls(scores=dict(obj["scores"]), stats={k: list(v) for k, v in obj["stats"].items()})
+
+
+def _score_chunk(task: tuple[tuple[str, ...], list[tuple[str, str]]]) -> list[SegmentScores]:
+    metric_names, pairs = task
+    # Metric objects cache nothing between calls here (references are passed explicitly), so one
+    # object per metric and worker is safe and saves the construction cost.
+    metrics = {name: make_metric(name, sentence=True) for name in metric_names}
+    out = []
+    for hyp, ref in pairs:
+        scores: dict[str, float] = {}
+        stats: dict[str, list[float]] = {}
+        for name, metric in metrics.items():
+            seg = metric._extract_corpus_statistics([hyp], [[ref]])
+            scores[name] = float(metric._aggregate_and_compute(seg).score)
+            stats[name] = list(seg[0])
+        out.append(SegmentScores(scores, stats))
+    return out
+
+
+def resolve_workers(workers: int | None) -> int:
+    return max(1, workers if workers else (os.cpu_count() or 1))
+
+
+def score_pairs(pairs: Sequence[tuple[str, str]], metric_names: Sequence[str] = METRICS,
+                workers: int | None = 1) -> list[SegmentScores]:
+    """Score ``(hyp, ref)`` pairs, in order; ``workers`` > 1 forks a pool (None: all cores).
+
+    Each pair is scored independently, so the result does not depend on how pairs are spread
+    over processes.
+    """
+    names = tuple(metric_names)
+    if not pairs or not names:
+        return [SegmentScores({}, {}) for _ in pairs]
+    n_workers = min(resolve_workers(workers), max(1, len(pairs) // _CHUNK))
+    tasks = [(names, list(pairs[i:i + _CHUNK])) for i in range(0, len(pairs), _CHUNK)]
+    if n_workers <= 1:
+        chunks = [_score_chunk(task) for task in tasks]
+    else:
+        import multiprocessing as mp
+
+        # fork: workers inherit the imported sacrebleu and need nothing pickled but the strings.
+        with mp.get_context("fork").Pool(n_workers) as pool:
+            chunks = pool.map(_score_chunk, tasks, chunksize=1)
+    return [seg for chunk in chunks for seg in chunk]
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusScore:
+    metric: str
+    score: float
+    ci: tuple[float, float] | None  # 95% percentile bootstrap interval
+    mean: float | None  # bootstrap mean (sacrebleu's μ)
+    signature: str
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "ci": list(self.ci) if self.ci else None, "mean": self.mean,
+                "signature": self.signature, "n": self.n}
+
+
+def corpus_score(name: str, stats: Sequence[Sequence[float]], n_bootstrap: int = 1000,
+                 seed: int | None = 12345) -> CorpusScore | None:
+    """Corpus score from per-segment statistics; None when there are no segments."""
+    if not stats:
+        return None
+    from sacrebleu.significance import _bootstrap_resample
+
+    metric = make_metric(name)
+    # One reference per segment by construction; sacrebleu learns this while caching references,
+    # which the per-segment extraction did in other objects (or other processes).
+    metric.num_refs = 1
+    stats = [list(s) for s in stats]
+    score = metric._aggregate_and_compute(stats)
+    ci = mean = None
+    if n_bootstrap > 1:
+        with _sacrebleu_seed(seed):
+            metric.n_bootstrap = n_bootstrap
+            metric.seed, resampled = _bootstrap_resample(stats, metric, n_bootstrap)
+        score.estimate_ci(resampled)
+        # The same order statistics sacrebleu's estimate_ci halves into its "±".
+        raw = sorted(float(s.score) for s in resampled)
+        lower = len(raw) // 40
+        ci = (raw[lower], raw[len(raw) - lower - 1])
+        mean = float(score._mean)
+    return CorpusScore(name, float(score.score), ci, mean, str(metric.get_signature()), len(stats))
+
+
+class _StoredStatistics:
+    """Stands in for a sacrebleu metric inside ``PairedTest``: serves statistics computed earlier.
+
+    ``PairedTest`` asks the metric for the statistics of each system's hypothesis list; we key
+    them by the identity of the list we handed to it. Everything else goes to the real metric.
+    """
+
+    def __init__(self, metric: Any, stats_by_list: dict[int, list[list[float]]]):
+        self._metric = metric
+        self._stats_by_list = stats_by_list
+
+    def _extract_corpus_statistics(self, hypotheses: Sequence[str], references: Any) -> list[list[float]]:
+        return self._stats_by_list[id(hypotheses)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._metric, name)
+
+
+TEST_NAMES = {"bs": "paired-bs", "ar": "paired-ar"}
+
+
+def paired_tests(a_name: str, a_stats: Sequence[Sequence[float]], b_name: str,
+                 b_stats: Sequence[Sequence[float]], metric: str, *, tests: Sequence[str] = ("bs", "ar"),
+                 n_bootstrap: int = 1000, n_trials: int = 10000, seed: int | None = 12345) -> list[dict[str, Any]]:
+    """sacrebleu's paired tests of system B against system A on the same segments.
+
+    Returns one record per test: both scores, ``delta`` = B − A, and the p-value of the
+    difference (two-sided).
+    """
+    if len(a_stats) != len(b_stats):
+        raise ValueError(f"paired test needs the same segments: {len(a_stats)} vs {len(b_stats)}")
+    if not a_stats:
+        return []
+    from sacrebleu.significance import PairedTest
+
+    out = []
+    for test in tests:
+        real = make_metric(metric)
+        real.num_refs = 1
+        # Distinct list objects: the adapter finds each system's statistics by identity.
+        hyps_a = [""] * len(a_stats)
+        hyps_b = [""] * len(b_stats)
+        proxy = _StoredStatistics(real, {id(hyps_a): [list(s) for s in a_stats], id(hyps_b): [list(s) for s in b_stats]})
+        with _sacrebleu_seed(seed):
+            paired = PairedTest([(a_name, hyps_a), (b_name, hyps_b)], {metric: proxy}, references=None,
+                                test_type=test, n_samples=n_bootstrap if test == "bs" else n_trials,
+                                n_ar_confidence=-1, n_jobs=1)
+            signatures, results = paired()
+        (key,) = [k for k in results if k != "System"]
+        base, other = results[key]
+        out.append({
+            "a": a_name, "b": b_name, "metric": metric, "test": TEST_NAMES[test],
+            "score_a": float(base.score), "score_b": float(other.score),
+            "delta": float(other.score) - float(base.score), "p_value": float(other.p_value),
+            "n": len(a_stats), "signature": str(signatures[key]),
+        })
+    return out
+
+
+@dataclass
+class ScoreSet:
+    """Everything the score stage produces for a run."""
+
+    metrics: list[str]
+    scored_ids: list[str]  # paragraphs with both an English and a Chinese side, in reference order
+    unscored: dict[str, str]  # id -> why it has no scores (a 1-0 or 0-1 bead)
+    segments: dict[str, dict[str, SegmentScores]]  # system -> id -> scores
+    corpus: dict[str, dict[str, CorpusScore | None]]  # system -> metric -> score
+    significance: list[dict[str, Any]]
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason it was not computed
+    missing_hyps: dict[str, int] = field(default_factory=dict)  # system -> paragraphs without a hypothesis
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scorable(zh: str, en: str) -> str | None:
+    """Why a paragraph cannot be scored against its reference, or None when it can."""
+    if not en.strip():
+        return "no English reference (0-1 bead)"
+    if not zh.strip():
+        return "no Chinese source (1-0 bead)"
+    return None
+
+
+def score_systems(references: Sequence[Any], hyps_by_system: Mapping[str, Mapping[str, str]], *,
+                  metrics: Sequence[str] = METRICS, n_bootstrap: int = 1000, seed: int | None = 12345,
+                  workers: int | None = None, ter_max_paragraphs: int | None = None,
+                  significance_tests: Sequence[str] = ("bs", "ar")) -> ScoreSet:
+    """Score every system on every scorable reference paragraph.
+
+    ``references``: objects with ``id``, ``zh`` and ``en`` (``ReferenceRecord``).
+    ``hyps_by_system``: system name -> paragraph id -> hypothesis. A missing hypothesis is
+    scored as an empty one (and counted in ``missing_hyps``): a system that drops paragraphs
+    must not look better for it.
+    """
+    timings: dict[str, float] = {}
+    scored_ids: list[str] = []
+    unscored: dict[str, str] = {}
+    refs: dict[str, str] = {}
+    for record in references:
+        reason = scorable(record.zh, record.en)
+        if reason:
+            unscored[record.id] = reason
+        else:
+            scored_ids.append(record.id)
+            refs[record.id] = record.en
+
+    metric_names = [m for m in METRICS if m in metrics]
+    skipped: dict[str, str] = {}
+    if "ter" in metric_names and ter_max_paragraphs is not None and len(scored_ids) > ter_max_paragraphs:
+        metric_names.remove("ter")
+        skipped["ter"] = (f"skipped: {len(scored_ids)} paragraphs exceed scoring.ter_max_paragraphs="
+                          f"{ter_max_paragraphs} (TER costs ~300 ms per long paragraph)")
+
+    systems = list(hyps_by_system)
+    missing = {s: sum(1 for i in scored_ids if i not in hyps_by_system[s]) for s in systems}
+    pairs = [(hyps_by_system[s].get(i, ""), refs[i]) for s in systems for i in scored_ids]
+    start = time.perf_counter()
+    flat = score_pairs(pairs, metric_names, workers)
+    timings["paragraph_scores_s"] = time.perf_counter() - start
+
+    segments: dict[str, dict[str, SegmentScores]] = {}
+    for k, system in enumerate(systems):
+        chunk = flat[k * len(scored_ids):(k + 1) * len(scored_ids)]
+        segments[system] = dict(zip(scored_ids, chunk, strict=True))
+
+    start = time.perf_counter()
+    corpus: dict[str, dict[str, CorpusScore | None]] = {}
+    for system in systems:
+        corpus[system] = {
+            m: corpus_score(m, [segments[system][i].stats[m] for i in scored_ids], n_bootstrap, seed)
+            for m in metric_names
+        }
+    timings["corpus_scores_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    significance: list[dict[str, Any]] = []
+    if len(systems) > 1 and n_bootstrap < 2:
+        skipped["significance"] = "skipped: scoring.bootstrap < 2 leaves no resamples for paired tests"
+    for ia, a in enumerate(systems if n_bootstrap >= 2 else []):
+        for b in systems[ia + 1:]:
+            for m in metric_names:
+                significance.extend(paired_tests(
+                    a, [segments[a][i].stats[m] for i in scored_ids],
+                    b, [segments[b][i].stats[m] for i in scored_ids], m,
+                    tests=significance_tests, n_bootstrap=n_bootstrap,
+                    # sacrebleu's default ratio of AR trials to bootstrap resamples (10000 : 1000).
+                    n_trials=10 * n_bootstrap, seed=seed))
+    timings["significance_s"] = time.perf_counter() - start
+    return ScoreSet(metric_names, scored_ids, unscored, segments, corpus, significance, skipped, missing, timings)
