@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.config import SystemConfig
-from evalkit.errors import ConfigError
+from evalkit.errors import BackendError, ConfigError
 
 # backend name -> "module:Class". Keep sorted by family; the error for an unknown backend lists these.
 BACKENDS: dict[str, str] = {
@@ -44,6 +44,16 @@ class Translation:
     truncated: bool = False
 
 
+class PartialTranslationError(BackendError):
+    """A backend failed part-way through a batch. ``done`` maps the positions (in the batch given
+    to ``translate``) of the segments it did finish to their translations, so the runner can
+    cache them before re-raising: a rerun then resumes instead of paying for them again."""
+
+    def __init__(self, message: str, done: dict[int, Translation]):
+        super().__init__(message)
+        self.done = done
+
+
 def fingerprint_of(name: str, settings: dict[str, Any]) -> str:
     """``<name>@<12 hex>``: a hash of every setting that can change the output."""
     canonical = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
@@ -58,6 +68,8 @@ class Translator(ABC):
     """
 
     backend: str = ""
+    # Paragraphs the runner hands to one ``translate`` call (and commits to the cache together).
+    batch_size: int = 32
 
     def __init__(self, config: SystemConfig):
         self.config = config
