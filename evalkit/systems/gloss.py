@@ -196,6 +196,9 @@ def gloss_word(word: str, flag: str, overrides: dict[str, str]) -> str:
         text = choose_gloss(entries, prefer_proper=False)
         if text:
             return text
+        senses = [d for e in entries for d in e.definitions if d]
+        if any(re.match(r"\(?classifier|CL:", d) for d in senses):
+            return ""  # a measure word with no other sense: English needs none (两份 → "two")
     if is_name or len(word) > 1 and entries is None and flag in {"x", "eng"}:
         name = pinyin_name(word, flag)
         if name:

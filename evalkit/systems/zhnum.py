@@ -46,7 +46,7 @@ _SMALL = rf"(?:[0-9０-９]{{1,2}}|[{_ZH_DIGIT}十]{{1,3}})"  # a month or a day
 _YEAR = rf"(?:[0-9０-９]{{4}}|[{_ZH_DIGIT}]{{4}})"
 
 # Measure words after which even a lone digit (三个, 五人) is a number.
-MEASURE_WORDS = set("个人名位次件条项种只架艘辆吨斤公里米元角岁倍队国家省县批座所篇部本张匹头口户处台门")
+MEASURE_WORDS = set("个份人名位次件条项种只架艘辆吨斤公里米元角岁倍队国家省县批座所篇部本张匹头口户处台门")
 # Numeral-looking words that are not numbers.
 NOT_NUMBERS = {"万一", "一一", "万万", "一二", "千千万万", "三三两两", "九一八"}
 
