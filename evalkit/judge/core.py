@@ -75,10 +75,11 @@ _DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法
 class JudgeParams:
     """Thresholds and weights of the judge; the defaults are the documented ones."""
 
-    z_flag: float = 2.5  # |robust z| at which omission/addition/low_score/consensus/alignment flag
-    min_zh_chars: int = 12  # shorter paragraphs (headlines, signatures) are too noisy for length/score stats
+    z_flag: float = 2.5  # |robust z| at which low_score/consensus/alignment flag
+    z_length: float = 2.0  # |robust z| at which omission/addition flag (the combined length model is tight)
+    min_zh_chars: int = 20  # shorter paragraphs (headlines, signatures) are too noisy for length/score stats
     min_population: int = 5  # statistics need at least this many paragraphs to be learnt
-    mad_floor_log_ratio: float = 0.08  # floors keep tiny or uniform corpora from exploding z-scores
+    mad_floor_log_ratio: float = 0.03  # floors keep tiny or uniform corpora from exploding z-scores
     mad_floor_chrf: float = 3.0
     mad_floor_gap: float = 3.0
     untranslated_min_han: int = 2  # Han characters in the English before it counts as untranslated
@@ -177,7 +178,7 @@ def untranslated_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
                  strength)]
 
 
-def number_flags(ref: ReferenceRecord, hyps: Mapping[str, str]) -> list[Flag]:
+def number_flags(ref: ReferenceRecord) -> list[Flag]:
     if not ref.en.strip() or not ref.zh.strip():
         return []
     items = zh_numbers(ref.zh)
@@ -187,11 +188,14 @@ def number_flags(ref: ReferenceRecord, hyps: Mapping[str, str]) -> list[Flag]:
     missing = [item for item in items if not rendered(item, english)]
     if not missing:
         return []
-    hyp_numbers = [english_numbers(h) for h in hyps.values() if h.strip()]
-    # Stronger when the English states something else (a changed date) or a system carries the number.
-    conflict = any(conflicting_date(item, english) for item in missing)
-    corroborated = any(rendered(item, hn) for item in missing for hn in hyp_numbers)
-    strength = 1.0 if conflict else 0.8 if corroborated else 0.6
+    # A changed date is near-certain; a missing date or large number is strong; a missing small
+    # number (两国, 五国) is weak: prose often leaves it implicit ("both", or lists the five).
+    if any(conflicting_date(item, english) for item in missing):
+        strength = 1.0
+    elif any(item.kind != "number" or item.value >= 10 for item in missing):
+        strength = 0.7
+    else:
+        strength = 0.25
     evidence = "; ".join(describe_miss(item, english) for item in missing[:4])
     if len(missing) > 4:
         evidence += f"; and {len(missing) - 4} more"
@@ -234,6 +238,40 @@ def _length_eligible(ref: ReferenceRecord, params: JudgeParams) -> bool:
     return ref.bead == "1-1" and _zh_len(ref.zh) >= params.min_zh_chars and _en_len(ref.en) > 0
 
 
+def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Mapping[str, HypothesisRecord]],
+                   params: JudgeParams) -> dict[str, float]:
+    """Robust z-score of each eligible paragraph's English length against its predictors.
+
+    Predictors: the Chinese length and every system's output length. For each, the log ratio
+    log(len EN / len predictor) is learnt on the corpus (median, MAD scale σ); a paragraph's
+    deviations from the medians are averaged with weights 1/σ² (a system whose lengths track the
+    reference closely — a good MT system — counts more than the Chinese length or a crude gloss),
+    and the averaged deviation gets its own robust z across the corpus, so the result is
+    calibrated however correlated the predictors are. Truncated or empty outputs do not predict.
+    """
+    eligible = [r for r in references if _length_eligible(r, params)]
+    predictors: dict[str, dict[str, float]] = {"zh": {r.id: math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible}}
+    for s, by_id in hyps.items():
+        predictors[s] = {r.id: math.log(_en_len(r.en) / _en_len(by_id[r.id].hyp)) for r in eligible
+                         if r.id in by_id and _en_len(by_id[r.id].hyp) > 0 and not by_id[r.id].truncated}
+    models = {p: robust(list(v.values()), params.mad_floor_log_ratio, params.min_population)
+              for p, v in predictors.items()}
+    combined: dict[str, float] = {}
+    for r in eligible:
+        num = den = 0.0
+        for p, values in predictors.items():
+            model = models[p]
+            if model is None or r.id not in values:
+                continue
+            weight = 1.0 / model.scale ** 2
+            num += weight * (values[r.id] - model.median)
+            den += weight
+        if den:
+            combined[r.id] = num / den
+    model = robust(list(combined.values()), params.mad_floor_log_ratio / 2, params.min_population)
+    return {i: model.z(d) for i, d in combined.items()} if model else {}
+
+
 def _pairwise_chrf(a: str, b: str) -> float:
     from sacrebleu.metrics import CHRF
 
@@ -255,15 +293,8 @@ def judge(references: Sequence[ReferenceRecord],
     chrf = chrf or {}
     systems = list(hyps)
 
-    # Length model: log(EN/ZH) and log(EN/hyp) per system, learnt on the corpus being judged.
     eligible = [r for r in references if _length_eligible(r, params)]
-    ratio_zh = robust([math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible],
-                      params.mad_floor_log_ratio, params.min_population)
-    ratio_sys: dict[str, Robust | None] = {}
-    for s in systems:
-        vals = [math.log(_en_len(r.en) / _en_len(hyps[s][r.id].hyp)) for r in eligible
-                if r.id in hyps[s] and _en_len(hyps[s][r.id].hyp) > 0]
-        ratio_sys[s] = robust(vals, params.mad_floor_log_ratio, params.min_population)
+    length_z = length_zscores(references, hyps, params)
 
     score_model: dict[str, Robust | None] = {}
     for s in systems:
@@ -302,7 +333,7 @@ def judge(references: Sequence[ReferenceRecord],
             if h.hyp and han / max(1, _en_len(h.hyp)) >= params.system_untranslated_share:
                 flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
                                   1.0, s))
-        flags += number_flags(r, rec_hyps)
+        flags += number_flags(r)
         flags += dateline_flags(r)
 
         cost_z = costs.z(r.align_cost) if costs is not None and r.bead == "1-1" else None
@@ -310,21 +341,14 @@ def judge(references: Sequence[ReferenceRecord],
         flags += alignment_flags(r, cost_z, params)
 
         if _length_eligible(r, params):
-            zs = []
-            if ratio_zh is not None:
-                zs.append(ratio_zh.z(math.log(_en_len(r.en) / _zh_len(r.zh))))
-            for s, model in ratio_sys.items():
-                if model is not None and _en_len(rec_hyps.get(s, "")) > 0:
-                    zs.append(model.z(math.log(_en_len(r.en) / _en_len(rec_hyps[s]))))
-            z = statistics.median(zs) if zs else None
+            z = length_z.get(r.id)
             signals["length_z"] = z
-            if z is not None and abs(z) >= params.z_flag:
+            if z is not None and abs(z) >= params.z_length:
                 name = "omission" if z < 0 else "addition"
-                expected = math.exp(ratio_zh.median) * _zh_len(r.zh) if ratio_zh else None
                 shape = "shorter" if z < 0 else "longer"
-                detail = f" (expected ~{expected:.0f} from the Chinese)" if expected else ""
-                flags.append(Flag(name, f"English {shape} than predicted: {_en_len(r.en)} characters{detail}, "
-                                  f"robust z {z:+.1f}", _strength(z, params.z_flag)))
+                sources = ", ".join(["the Chinese", *[s for s in systems if rec_hyps.get(s, "").strip()]])
+                flags.append(Flag(name, f"English {shape} than predicted from {sources}: {_en_len(r.en)} characters "
+                                  f"for {_zh_len(r.zh)} Chinese, robust z {z:+.1f}", _strength(z, params.z_length)))
 
             lows = []
             for s in systems:
