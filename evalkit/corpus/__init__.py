@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from evalkit.corpus.align import Bead, align
+from evalkit.corpus.align import Bead
 from evalkit.corpus.ingest import (DocumentReport, IngestResult, SkippedFile, align_article, doc_id_for,
                                    ingest_paths)
 from evalkit.corpus.parse import Article, Paragraph, parse_article
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     import datasets
 
-__all__ = ["Article", "Bead", "DocumentReport", "IngestResult", "Paragraph", "SkippedFile", "align",
+__all__ = ["Article", "Bead", "DocumentReport", "IngestResult", "Paragraph", "SkippedFile",
            "align_article", "doc_id_for", "ingest_paths", "load_reference", "parse_article"]
 
 

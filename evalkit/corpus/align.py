@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from evalkit.corpus.anchors import LineAnchors, Marks, en_anchors, glossary_items, zh_anchors
+from evalkit.corpus.anchors import LineAnchors, en_anchors, glossary_items, zh_anchors
 from evalkit.corpus.parse import STRIP, Article
 
 # Length model (see the module docstring for the measurement).
@@ -154,60 +154,12 @@ def zh_head_lines(article: Article) -> tuple[set[int], set[int]]:
     return pure, opening
 
 
-class _Scorer:
-    """Bead costs for one article; all per-line work is done once, up front."""
-
-    def __init__(self, article: Article):
-        gloss = glossary_items(article.glossary)
-        self.en = [en_anchors(p.text, gloss) for p in article.en]
-        self.zh = [zh_anchors(p.text, gloss) for p in article.zh]
-        self.en_head = en_head_lines(article)
-        self.zh_pure, zh_open = zh_head_lines(article)
-        self.zh_head = self.zh_pure | zh_open
-        self.en_rep = repeated_lines([p.text for p in article.en])
-        self.zh_rep = repeated_lines([p.text for p in article.zh])
-        self.zh_sentence_end = [p.text.endswith(_SENTENCE_END) for p in article.zh]
-
-    def cost(self, i0: int, a: int, j0: int, b: int) -> tuple[float, float]:
-        """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with Chinese j0..j0+b-1."""
-        if a == 0:
-            if b == 1 and j0 in self.zh_pure:
-                return HEADLINE_REPEAT_COST, HEADLINE_REPEAT_COST
-            return BEAD_PRIOR[(0, b)], BEAD_PRIOR[(0, b)]
-        if b == 0:
-            cost = BEAD_PRIOR[(a, 0)] + (EN_HEAD_ALONE_PENALTY if i0 in self.en_head else 0.0)
-            return cost, cost
-        en = self.en[i0:i0 + a]
-        zh = self.zh[j0:j0 + b]
-        en_chars = sum(x.length for x in en) + (a - 1)
-        zh_chars = sum(x.length for x in zh)
-        x = math.log((en_chars + SMOOTH) / (RATIO * zh_chars + SMOOTH))
-        penalty = x * x / (2 * SIGMA * SIGMA) + BEAD_PRIOR[(a, b)]
-        bonus = 0.0
-
-        has_en_head = any(i in self.en_head for i in range(i0, i0 + a))
-        has_zh_head = any(j in self.zh_head for j in range(j0, j0 + b))
-        if has_en_head and has_zh_head:
-            bonus += HEAD_MATCH_BONUS
-        elif has_zh_head and any(j in self.zh_pure for j in range(j0, j0 + b)):
-            penalty += HEAD_ALONE_PENALTY
-        elif has_en_head:
-            penalty += EN_HEAD_ALONE_PENALTY
-
-        if self.en_rep or self.zh_rep:
-            rep_en = any(i in self.en_rep for i in range(i0, i0 + a))
-            rep_zh = any(j in self.zh_rep for j in range(j0, j0 + b))
-            if rep_en and rep_zh:
-                bonus += REPEAT_MATCH_BONUS
-            elif rep_en or rep_zh:
-                penalty += REPEAT_MISMATCH_PENALTY
-        if b > 1 and any(self.zh_sentence_end[j] for j in range(j0, j0 + b - 1)):
-            penalty += SENTENCE_JOIN_PENALTY
-
-        b_, p_ = _anchor_terms(_merge(en), _merge(zh))
-        return penalty + p_ - bonus - b_, penalty + p_
-
-    # The DP minimises ``cost - ...``; kept as one method so both numbers come from one place.
+# Everything ``_Scorer.cost`` needs about one unit (one line, or consecutive lines merged by a
+# bead), precomputed as a flat tuple: the DP asks for ~150 costs per English line, so attribute
+# look-ups and set unions inside ``cost`` would dominate the run time.
+#   (chars, numbers, quotes, parens, brackets, bullets, item, dateline, terms, latin, final,
+#    head, pure_head, repeated, joins_sentence)
+_Unit = tuple
 
 
 def _merge(lines: list[LineAnchors]) -> LineAnchors:
@@ -222,48 +174,111 @@ def _merge(lines: list[LineAnchors]) -> LineAnchors:
         latin |= line.latin
         marks = marks + line.marks
         dateline = dateline or line.dateline
-    return LineAnchors(sum(x.length for x in lines), frozenset(numbers), marks, first.item, dateline,
-                       frozenset(terms), frozenset(latin), lines[-1].final)
+    return LineAnchors(sum(x.length for x in lines) + len(lines) - 1, frozenset(numbers), marks, first.item,
+                       dateline, frozenset(terms), frozenset(latin), lines[-1].final)
 
 
-def _marks_distance(e: Marks, z: Marks) -> float:
-    return 0.3 * abs(e.quotes - z.quotes) + 0.2 * abs(e.parens - z.parens) + 0.5 * abs(e.brackets - z.brackets)
+class _Scorer:
+    """Bead costs for one article; all per-line and per-unit work is done once, up front."""
+
+    def __init__(self, article: Article, max_merge: int = 3):
+        gloss = glossary_items(article.glossary)
+        en = [en_anchors(p.text, gloss) for p in article.en]
+        zh = [zh_anchors(p.text, gloss) for p in article.zh]
+        self.en_head = en_head_lines(article)
+        self.zh_pure, zh_open = zh_head_lines(article)
+        self.zh_head = self.zh_pure | zh_open
+        en_rep = repeated_lines([p.text for p in article.en])
+        zh_rep = repeated_lines([p.text for p in article.zh])
+        zh_stop = [p.text.endswith(_SENTENCE_END) for p in article.zh]
+        no_stop = [False] * len(en)
+        # units[k][i] is the unit of lines i..i+k-1 (k = 1..max_merge).
+        self.en_units = self._units(en, self.en_head, set(), en_rep, no_stop, max_merge)
+        self.zh_units = self._units(zh, self.zh_head, self.zh_pure, zh_rep, zh_stop, max_merge)
+
+    @staticmethod
+    def _units(lines: list[LineAnchors], head: set[int], pure: set[int], rep: set[int],
+               stop: list[bool], max_merge: int) -> list[list[_Unit]]:
+        units: list[list[_Unit]] = [[]]
+        for k in range(1, max_merge + 1):
+            row = []
+            for i in range(len(lines) - k + 1):
+                u = _merge(lines[i:i + k])
+                span = range(i, i + k)
+                row.append((u.length, u.numbers, u.marks.quotes, u.marks.parens, u.marks.brackets,
+                            u.marks.bullets, u.item, u.dateline, u.terms, u.latin, u.final,
+                            any(x in head for x in span), any(x in pure for x in span),
+                            any(x in rep for x in span), any(stop[x] for x in range(i, i + k - 1))))
+            units.append(row)
+        return units
+
+    def cost(self, i0: int, a: int, j0: int, b: int) -> tuple[float, float]:
+        """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with Chinese j0..j0+b-1."""
+        if a == 0:
+            if b == 1 and j0 in self.zh_pure:
+                return HEADLINE_REPEAT_COST, HEADLINE_REPEAT_COST
+            return BEAD_PRIOR[(0, b)], BEAD_PRIOR[(0, b)]
+        if b == 0:
+            cost = BEAD_PRIOR[(a, 0)] + (EN_HEAD_ALONE_PENALTY if i0 in self.en_head else 0.0)
+            return cost, cost
+        (e_len, e_num, e_q, e_p, e_br, e_bul, e_item, e_date, e_terms, e_latin, e_final,
+         e_head, _, e_rep, _) = self.en_units[a][i0]
+        (z_len, z_num, z_q, z_p, z_br, z_bul, z_item, z_date, z_terms, z_latin, z_final,
+         z_head, z_pure, z_rep, z_join) = self.zh_units[b][j0]
+
+        x = math.log((e_len + SMOOTH) / (RATIO * z_len + SMOOTH))
+        penalty = x * x * _HALF_INV_VAR + BEAD_PRIOR[(a, b)]
+        bonus = 0.0
+        if e_head and z_head:
+            bonus += HEAD_MATCH_BONUS
+        elif z_pure:
+            penalty += HEAD_ALONE_PENALTY
+        elif e_head:
+            penalty += EN_HEAD_ALONE_PENALTY
+        if e_rep and z_rep:
+            bonus += REPEAT_MATCH_BONUS
+        elif e_rep or z_rep:
+            penalty += REPEAT_MISMATCH_PENALTY
+        if z_join:
+            penalty += SENTENCE_JOIN_PENALTY
+
+        # Anchors that survive translation.
+        if e_num or z_num:
+            shared = len(e_num & z_num)
+            bonus += 0.6 * min(shared, 6)
+            penalty += 0.25 * min(len(e_num) + len(z_num) - 2 * shared, 12)
+        penalty += 0.3 * abs(e_q - z_q) + 0.2 * abs(e_p - z_p) + 0.5 * abs(e_br - z_br)
+        if e_bul or z_bul:
+            if e_bul == z_bul:
+                bonus += 1.0
+            else:
+                penalty += 1.5
+        if e_item is not None or z_item is not None:
+            if e_item == z_item:
+                bonus += 1.5
+            else:
+                penalty += 2.0 if (e_item is not None and z_item is not None) else 0.5
+        if z_date:
+            if e_date:
+                bonus += 1.0
+            else:
+                penalty += 0.3  # English often drops the dateline (1966-68): weak evidence only
+        elif e_date:
+            penalty += 0.5
+        if e_final != z_final:
+            penalty += FINAL_MARK_PENALTY
+        if e_terms or z_terms:
+            shared = len(e_terms & z_terms)
+            bonus += 1.0 * shared
+            penalty += 0.3 * (len(e_terms) + len(z_terms) - 2 * shared)
+        if z_latin:
+            found = sum(1 for t in z_latin if t in e_latin)
+            bonus += 1.0 * found
+            penalty += 0.5 * (len(z_latin) - found)
+        return penalty - bonus, penalty
 
 
-def _anchor_terms(e: LineAnchors, z: LineAnchors) -> tuple[float, float]:
-    """(bonus, penalty) from the anchors shared or not shared by one English and one Chinese unit."""
-    bonus = penalty = 0.0
-    shared = len(e.numbers & z.numbers)
-    bonus += 0.6 * min(shared, 6)
-    penalty += 0.25 * min(len(e.numbers) + len(z.numbers) - 2 * shared, 12)
-    penalty += _marks_distance(e.marks, z.marks)
-    if e.marks.bullets or z.marks.bullets:
-        if e.marks.bullets == z.marks.bullets:
-            bonus += 1.0
-        else:
-            penalty += 1.5
-    if e.item is not None or z.item is not None:
-        if e.item == z.item:
-            bonus += 1.5
-        else:
-            penalty += 2.0 if (e.item is not None and z.item is not None) else 0.5
-    if z.dateline:
-        if e.dateline:
-            bonus += 1.0
-        else:
-            penalty += 0.3  # English often drops the dateline (1966-68): weak evidence only
-    elif e.dateline:
-        penalty += 0.5
-    if e.final != z.final:
-        penalty += FINAL_MARK_PENALTY
-    shared_terms = len(e.terms & z.terms)
-    bonus += 1.0 * shared_terms
-    penalty += 0.3 * (len(e.terms) + len(z.terms) - 2 * shared_terms)
-    if z.latin:
-        found = sum(1 for t in z.latin if t in e.latin)
-        bonus += 1.0 * found
-        penalty += 0.5 * (len(z.latin) - found)
-    return bonus, penalty
+_HALF_INV_VAR = 1.0 / (2 * SIGMA * SIGMA)
 
 
 SHAPES = tuple(BEAD_PRIOR)

@@ -20,6 +20,7 @@ _ZH_DIGIT = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 
 _ZH_UNIT = {"十": 10, "百": 100, "千": 1000}
 _ZH_BIG = {"万": 10_000, "亿": 100_000_000}
 _ZH_TENS = {"廿": 20, "卅": 30}
+_COUNTERS = frozenset("月日年时号点分岁次倍")
 _ZH_NUM_RUN = re.compile(r"[〇○零一二两三四五六七八九十百千万亿廿卅]+")
 
 
@@ -84,8 +85,9 @@ def zh_numbers(text: str) -> frozenset[float]:
         values.add(_norm(value))
     for match in _ZH_NUM_RUN.finditer(text):
         run = match.group(0)
-        # A lone 一/十/万 is mostly part of a word (一般, 统一, 万一), not a quantity.
-        if len(run) == 1 and run not in "二两三四五六七八九廿卅":
+        # A lone 一/十/万 is mostly part of a word (一般, 统一, 万一), not a quantity, unless a
+        # counter follows (十月 is October).
+        if len(run) == 1 and run not in "二两三四五六七八九廿卅" and text[match.end():match.end() + 1] not in _COUNTERS:
             continue
         value = zh_number(run)
         if value is not None:
