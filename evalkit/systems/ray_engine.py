@@ -1,0 +1,246 @@
+"""The translate stage on Ray: one model replica per actor, the cache kept by the driver.
+
+``engine: {name: ray, address: …, workers: N, gpus_per_worker: G}`` in a run config sends each
+system's work here (``runner.translate_systems`` delegates to ``translate_with_ray``, which
+keeps ``runner.translate_system``'s contract: one record per reference paragraph, in reference
+order; the cache honoured and filled; ``refresh`` obeyed).
+
+How a system is run
+-------------------
+1. **Describe.** One short Ray task, scheduled with the workers' resources, creates the backend
+   and reports its fingerprint and batch size. It runs where the workers run because a backend
+   may choose its precision from the device it finds (``ct2`` picks int8 on CPU, float16 on GPU),
+   and the fingerprint — the cache key — must be the workers' one, not the driver's.
+2. **Cache first.** The driver looks every source paragraph up in the SQLite cache; only the
+   misses are dispatched. Workers never open the cache: one writer, no lock traffic over NFS.
+3. **Route by length.** The misses are sorted by length and cut into the backend's batches
+   exactly as the in-process runner cuts them (``runner._batches_by_length``), so every model
+   call sees the same inputs with the same padding as in-process, and the hypotheses are
+   byte-identical. Each batch is one row of a Ray Dataset.
+4. **Translate.** ``map_batches`` with a callable class on an ``ActorPoolStrategy`` pool of
+   ``workers`` actors, each holding ``gpus_per_worker`` GPUs: the class creates the backend once
+   (``create_system``) and translates row after row; the model is loaded once per actor.
+5. **Fill the cache as results stream back**: each finished batch is committed at once, so an
+   interrupted run resumes from what was paid for.
+
+Precomputed systems (``file``) do no model work and read a file local to the driver: they run
+in-process.
+
+Ray and CTranslate2 are optional (``pip install 'evalkit[scale]'``); nothing here imports Ray
+until a config asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from evalkit.config import EngineConfig, RunConfig, SystemConfig
+from evalkit.errors import BackendError, ConfigError
+from evalkit.records import HypothesisRecord, ReferenceRecord
+from evalkit.systems.base import Translation
+
+log = logging.getLogger("evalkit.systems")
+
+# Backends with no model to replicate: their work stays on the driver.
+IN_PROCESS_BACKENDS = frozenset({"file"})
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the [data] extra; fails here rather than mid-run)
+    except ImportError as exc:
+        raise BackendError(f"engine 'ray' needs Ray Data, which is not installed ({exc}); "
+                           "install it with: pip install 'evalkit[scale]'") from None
+    return ray
+
+
+def ensure_ray(engine: EngineConfig, **init_kwargs: Any) -> Any:
+    """Connect to the engine's Ray cluster, or start a local one; reuse a connection already made.
+
+    ``address``: None starts a local instance on this machine (a laptop); ``auto`` joins the
+    cluster this node belongs to; ``ray://host:10001`` connects a remote client.
+    """
+    ray = _import_ray()
+    if engine.workers < 1:
+        raise ConfigError(f"engine.workers must be at least 1, got {engine.workers}")
+    if engine.gpus_per_worker < 0:
+        raise ConfigError(f"engine.gpus_per_worker must not be negative, got {engine.gpus_per_worker}")
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, **init_kwargs}
+        if engine.address:
+            kwargs["address"] = engine.address
+        try:
+            ray.init(**kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = engine.address or "a local instance"
+            raise BackendError(f"engine 'ray': cannot connect to {where} ({exc}); start a cluster with "
+                               "`ray start --head`, or leave engine.address empty for a local one") from None
+    return ray
+
+
+# (system spec, gpus per worker) -> what ``_describe`` reported: a warm rerun in the same process
+# (a notebook, the benchmarks, several configs in one session) skips the extra model load.
+_DESCRIBED: dict[str, tuple[str, int, bool]] = {}
+
+
+def _describe(system: dict[str, Any]) -> tuple[str, int, bool]:
+    """(fingerprint, batch size, cacheable) of a backend, created on a worker node."""
+    from evalkit.config import SystemConfig
+    from evalkit.systems.base import create_system
+
+    with create_system(SystemConfig.model_validate(system)) as translator:
+        return translator.fingerprint, int(translator.batch_size), bool(translator.cacheable)
+
+
+class _TranslateActor:
+    """One model replica: created once per actor, then fed one length-sorted batch per row."""
+
+    def __init__(self, system: dict[str, Any]):
+        from evalkit.config import SystemConfig
+        from evalkit.systems.base import create_system
+
+        self.translator = create_system(SystemConfig.model_validate(system))
+        self.fingerprint = self.translator.fingerprint
+
+    def __call__(self, rows: dict[str, Any]) -> dict[str, list[Any]]:
+        from evalkit.systems.base import Segment
+
+        out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": []}
+        for batch_id, sources in zip(rows["batch"], rows["sources"], strict=True):
+            sources = json.loads(sources)
+            translations = self.translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(sources)])
+            if len(translations) != len(sources):
+                raise RuntimeError(f"{self.translator.name}: backend returned {len(translations)} translations "
+                                   f"for {len(sources)} segments")
+            out["batch"].append(int(batch_id))
+            out["fingerprint"].append(self.fingerprint)
+            out["results"].append(json.dumps([[t.hyp, t.chunks, t.truncated] for t in translations], ensure_ascii=False))
+        return out
+
+    def __del__(self) -> None:
+        translator = getattr(self, "translator", None)
+        if translator is not None:
+            translator.close()
+
+
+def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
+    # GPU actors need one CPU to feed the GPU. CPU-only actors share the cluster's CPUs evenly:
+    # Ray sets OMP_NUM_THREADS from this, so N replicas on C cores do not each start C threads.
+    if engine.gpus_per_worker > 0:
+        return 1.0
+    total = float(ray.cluster_resources().get("CPU", 1.0))
+    return max(1.0, float(int(total // engine.workers)))
+
+
+def translate_with_ray(config: RunConfig, system: SystemConfig, references: Sequence[ReferenceRecord], *,
+                       refresh: bool = False, progress: bool = True) -> list[HypothesisRecord]:
+    """One system on Ray; the same records as ``runner.translate_system`` (see the module docstring)."""
+    from evalkit.systems.cache import TranslationCache, cache_path
+    from evalkit.systems.runner import _batches_by_length, segments_of, translate_system
+
+    if system.backend in IN_PROCESS_BACKENDS:
+        return translate_system(config, system, references, refresh=refresh)
+    engine = config.engine
+    ray = ensure_ray(engine)
+    segments = segments_of(references)
+    spec = system.model_dump(mode="json")
+    started = time.perf_counter()
+
+    key = json.dumps([spec, engine.gpus_per_worker, engine.address], sort_keys=True)
+    if key not in _DESCRIBED:
+        describe = ray.remote(_describe).options(num_cpus=1, num_gpus=engine.gpus_per_worker or None, max_retries=0)
+        try:
+            _DESCRIBED[key] = ray.get(describe.remote(spec))
+        except ray.exceptions.RayTaskError as exc:
+            raise _as_backend_error(system, exc) from None
+    fingerprint, batch_size, cacheable = _DESCRIBED[key]
+    if not cacheable:
+        return translate_system(config, system, references, refresh=refresh)
+
+    done: dict[str, Translation] = {"": Translation("", chunks=0)}
+    wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))
+    with TranslationCache(cache_path(config.cache)) as cache:
+        if not refresh:
+            done.update(cache.get_many(fingerprint, wanted))
+        from_cache = set(done) - {""}
+        todo = [zh for zh in wanted if zh not in done]
+        batches = _batches_by_length(todo, batch_size)
+        if batches:
+            _run_pipeline(ray, engine, system, spec, fingerprint, batches, cache, done, segments, progress)
+
+    log.info("%s: %d paragraphs, %d from cache, %d translated on Ray (%d workers) in %.1f s", system.name,
+             len(segments), sum(1 for s in segments if s.zh in from_cache), len(todo), engine.workers,
+             time.perf_counter() - started)
+    return [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
+                             s.zh in from_cache) for s in segments]
+
+
+def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: dict[str, Any], fingerprint: str,
+                  batches: list[list[str]], cache: Any, done: dict[str, Translation], segments: Sequence[Any],
+                  progress: bool) -> None:
+    from ray.data import ActorPoolStrategy, DataContext
+    from tqdm import tqdm
+
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False  # our own bar counts paragraphs, as the in-process runner's does
+    # Sources travel as one JSON string per batch: a batch stays one row whatever Arrow does to lists.
+    rows = [{"batch": i, "sources": json.dumps(b, ensure_ascii=False)} for i, b in enumerate(batches)]
+    # One block per batch lets every actor start at once instead of waiting for a big block to split.
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+    workers = min(engine.workers, len(rows))
+    translated = dataset.map_batches(
+        _TranslateActor,
+        fn_constructor_kwargs={"system": spec},
+        batch_size=1,
+        batch_format="numpy",
+        compute=ActorPoolStrategy(size=workers),
+        num_cpus=_cpus_per_worker(ray, engine),
+        num_gpus=engine.gpus_per_worker or None,
+    )
+    counts: dict[str, int] = {}
+    for s in segments:
+        counts[s.zh] = counts.get(s.zh, 0) + 1
+    bar = tqdm(total=sum(counts[zh] for b in batches for zh in b), unit="para", desc=f"{system.name} (ray)",
+               file=sys.stderr, disable=not progress, dynamic_ncols=True, mininterval=0.5)
+    try:
+        for row in translated.iter_rows():
+            if row["fingerprint"] != fingerprint:
+                raise BackendError(
+                    f"system {system.name!r}: a Ray worker built a different system ({row['fingerprint']}) than the "
+                    f"one described ({fingerprint}); the cluster's nodes differ (devices or package versions)")
+            sources = batches[int(row["batch"])]
+            results = [Translation(hyp, int(chunks), bool(truncated)) for hyp, chunks, truncated in json.loads(row["results"])]
+            cache.put_many(fingerprint, list(zip(sources, results, strict=True)))  # resumable from here on
+            done.update(zip(sources, results, strict=True))
+            bar.update(sum(counts[zh] for zh in sources))
+    except ray.exceptions.RayTaskError as exc:
+        raise _as_backend_error(system, exc) from None
+    finally:
+        bar.close()
+
+
+def _as_backend_error(system: SystemConfig, exc: Exception) -> BackendError:
+    # Ray wraps a worker's exception; surface the user-facing cause (BackendError, ConfigError) as is.
+    cause = getattr(exc, "cause", None)
+    if cause is not None and isinstance(cause, BackendError | ConfigError):
+        return BackendError(str(cause))
+    first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return BackendError(f"system {system.name!r} failed on a Ray worker: {first}")
+
+
+def local_ray_kwargs(num_cpus: int | None = None) -> dict[str, Any]:
+    """``ray.init`` arguments for a small local instance (tests, benchmarks): no dashboard."""
+    kwargs: dict[str, Any] = {"include_dashboard": False}
+    if num_cpus is not None:
+        kwargs["num_cpus"] = num_cpus
+    # Workers must import this checkout even when evalkit is not installed in site-packages.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}}
+    return kwargs
