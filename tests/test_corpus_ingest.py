@@ -102,6 +102,7 @@ def test_folders_are_searched_recursively_for_md_and_txt(tmp_path: Path):
     _write(tmp_path, "a/one.md", GOOD)
     _write(tmp_path, "a/b/two.txt", GOOD.replace("Page: 3", "Page: 4"))
     _write(tmp_path, "a/b/notes.json", "{}")
+    _write(tmp_path, "a/.git/x.md", "not an article")  # hidden folders are not searched
     result = ingest_paths([tmp_path / "a"])
     # sorted by path: a/b/two.txt comes before a/one.md
     assert [d.doc_id for d in result.documents] == ["1958-08-07_p4_two", "1958-08-07_p3_one"]

@@ -63,7 +63,10 @@ class IngestResult:
     def summary(self) -> str:
         """A short human-readable report (what ``evalkit ingest`` prints)."""
         kinds = self.kind_counts()
+        en_lines = sum(len(r.en_lines) for r in self.records)
+        zh_lines = sum(len(r.zh_lines) for r in self.records)
         lines = [f"documents: {len(self.documents)}",
+                 f"paragraphs (body lines): {en_lines} English, {zh_lines} Chinese",
                  f"records: {len(self.records)} ({kinds['headline']} headline, {kinds['body']} body, "
                  f"{kinds['headline_repeat']} headline_repeat)"]
         beads = self.bead_counts()
@@ -162,8 +165,10 @@ def discover(paths: Iterable[str | Path], skip_bad: bool = False,
         path = Path(raw)
         try:
             if path.is_dir():
+                # Hidden files and folders (.git, editor swap files) are not articles.
                 found = sorted(p for p in path.rglob("*")
-                               if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file())
+                               if p.suffix.lower() in ARTICLE_SUFFIXES and p.is_file()
+                               and not any(part.startswith(".") for part in p.relative_to(path).parts))
                 if not found:
                     raise InputError(path, "no article files (*.md, *.txt) in this folder")
                 files.extend(found)
