@@ -7,6 +7,7 @@ sufficient statistics the way ``corpus_score`` does.
 
 from evalkit.metrics.scoring import (
     METRICS,
+    aggregate,
     CorpusScore,
     ScoreSet,
     SegmentScores,
@@ -23,6 +24,7 @@ __all__ = [
     "ScoreSet",
     "SegmentScores",
     "corpus_score",
+    "aggregate",
     "make_metric",
     "paired_tests",
     "score_pairs",

@@ -250,6 +250,43 @@ def scorable(zh: str, en: str) -> str | None:
     return None
 
 
+def aggregate(scored_ids: Sequence[str], segments: Mapping[str, Mapping[str, SegmentScores]],
+              metric_names: Sequence[str], *, n_bootstrap: int = 1000, seed: int | None = 12345,
+              significance_tests: Sequence[str] = ("bs", "ar"),
+              ) -> tuple[dict[str, dict[str, CorpusScore | None]], list[dict[str, Any]], dict[str, str], dict[str, float]]:
+    """Corpus scores with CIs per system and paired tests between every pair, from stored statistics.
+
+    Returns ``(corpus, significance, skipped, timings)``.
+    """
+    systems = list(segments)
+    skipped: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    corpus: dict[str, dict[str, CorpusScore | None]] = {}
+    for system in systems:
+        corpus[system] = {
+            m: corpus_score(m, [segments[system][i].stats[m] for i in scored_ids], n_bootstrap, seed)
+            for m in metric_names
+        }
+    timings["corpus_scores_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    significance: list[dict[str, Any]] = []
+    if len(systems) > 1 and n_bootstrap < 2:
+        skipped["significance"] = "skipped: scoring.bootstrap < 2 leaves no resamples for paired tests"
+    for ia, a in enumerate(systems if n_bootstrap >= 2 else []):
+        for b in systems[ia + 1:]:
+            for m in metric_names:
+                significance.extend(paired_tests(
+                    a, [segments[a][i].stats[m] for i in scored_ids],
+                    b, [segments[b][i].stats[m] for i in scored_ids], m,
+                    tests=significance_tests, n_bootstrap=n_bootstrap,
+                    # sacrebleu's default ratio of AR trials to bootstrap resamples (10000 : 1000).
+                    n_trials=10 * n_bootstrap, seed=seed))
+    timings["significance_s"] = time.perf_counter() - start
+    return corpus, significance, skipped, timings
+
+
 def score_systems(references: Sequence[Any], hyps_by_system: Mapping[str, Mapping[str, str]], *,
                   metrics: Sequence[str] = METRICS, n_bootstrap: int = 1000, seed: int | None = 12345,
                   workers: int | None = None, ter_max_paragraphs: int | None = None,
@@ -292,27 +329,8 @@ def score_systems(references: Sequence[Any], hyps_by_system: Mapping[str, Mappin
         chunk = flat[k * len(scored_ids):(k + 1) * len(scored_ids)]
         segments[system] = dict(zip(scored_ids, chunk, strict=True))
 
-    start = time.perf_counter()
-    corpus: dict[str, dict[str, CorpusScore | None]] = {}
-    for system in systems:
-        corpus[system] = {
-            m: corpus_score(m, [segments[system][i].stats[m] for i in scored_ids], n_bootstrap, seed)
-            for m in metric_names
-        }
-    timings["corpus_scores_s"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    significance: list[dict[str, Any]] = []
-    if len(systems) > 1 and n_bootstrap < 2:
-        skipped["significance"] = "skipped: scoring.bootstrap < 2 leaves no resamples for paired tests"
-    for ia, a in enumerate(systems if n_bootstrap >= 2 else []):
-        for b in systems[ia + 1:]:
-            for m in metric_names:
-                significance.extend(paired_tests(
-                    a, [segments[a][i].stats[m] for i in scored_ids],
-                    b, [segments[b][i].stats[m] for i in scored_ids], m,
-                    tests=significance_tests, n_bootstrap=n_bootstrap,
-                    # sacrebleu's default ratio of AR trials to bootstrap resamples (10000 : 1000).
-                    n_trials=10 * n_bootstrap, seed=seed))
-    timings["significance_s"] = time.perf_counter() - start
+    corpus, significance, more_skipped, more_timings = aggregate(
+        scored_ids, segments, metric_names, n_bootstrap=n_bootstrap, seed=seed, significance_tests=significance_tests)
+    skipped.update(more_skipped)
+    timings.update(more_timings)
     return ScoreSet(metric_names, scored_ids, unscored, segments, corpus, significance, skipped, missing, timings)

@@ -1,0 +1,471 @@
+"""The ``run``, ``score``, ``report``, ``ci`` and ``compare`` commands: stages wired over a run folder.
+
+A run folder (``RunLayout``) holds, after ``evalkit run``::
+
+    reference.jsonl      the reference set used (copied, or ingested from the config's sources)
+    hyps/<system>.jsonl  each system's hypotheses (the translate stage, cached)
+    scores.jsonl         per paragraph and system: sacrebleu scores and sufficient statistics
+    scores.meta.json     which metrics were computed or skipped, and why; unscored paragraphs
+    paragraphs.jsonl/.csv, summary.json, report.md, report.html, junit.xml
+
+``score`` needs ``reference.jsonl`` and ``hyps/``; ``report`` needs those and ``scores.jsonl``
+(corpus scores, CIs and paired tests are recomputed there from the stored statistics, which is
+cheap and bit-identical). Nothing imports torch unless a configured backend needs it.
+
+Regression gate (``evalkit ci --baseline DIR/summary.json``): the paired test needs the
+baseline's per-paragraph hypotheses, so the baseline must be a whole run folder — its
+``paragraphs.jsonl`` next to its ``summary.json``. Each configured system is compared with the
+same-named baseline system on the paragraphs both runs scored against the same English.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import RunConfig, load_config
+from evalkit.errors import ConfigError, InputError
+from evalkit.jsonl import atomic_writer, iter_jsonl, read_jsonl, write_jsonl
+from evalkit.layout import RunLayout
+from evalkit.records import HypothesisRecord, ReferenceRecord, read_hypotheses, read_references
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    return load_config(args.config, reference=getattr(args, "reference", None),
+                       sources=getattr(args, "sources", None), out=getattr(args, "out", None))
+
+
+def _scores_meta_path(layout: RunLayout) -> Path:
+    return layout.root / "scores.meta.json"
+
+
+def _metric_names(config: RunConfig) -> list[str]:
+    names = list(config.scoring.metrics)
+    # A min_chrf gate needs chrF even when the config scores only other metrics.
+    if config.gates.min_chrf and "chrf" not in names:
+        names.append("chrf")
+    return names
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with atomic_writer(path) as handle:
+        handle.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+def prepare_references(config: RunConfig, layout: RunLayout) -> list[ReferenceRecord]:
+    """Ingest the config's sources or read its reference set; write the run's copy."""
+    if config.sources:
+        from evalkit.corpus import ingest_paths
+
+        result = ingest_paths(config.sources)
+        references = result.records
+        if not references:
+            raise InputError(", ".join(config.sources), "no article files found to ingest")
+    else:
+        assert config.reference is not None
+        references = read_references(config.reference)
+    write_jsonl(layout.reference, references)
+    return references
+
+
+def load_hyps(config: RunConfig, layout: RunLayout) -> dict[str, dict[str, HypothesisRecord]]:
+    """Every configured system's hypotheses from the run folder, by system and paragraph id."""
+    hyps: dict[str, dict[str, HypothesisRecord]] = {}
+    for system in config.systems:
+        path = layout.hyps(system.name)
+        if not path.exists():
+            raise InputError(path, f"no hypotheses for system {system.name!r}; run `evalkit translate` or `evalkit run` first")
+        hyps[system.name] = {h.id: h for h in read_hypotheses(path)}
+    return hyps
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+def score_stage(config: RunConfig, layout: RunLayout, references: Sequence[ReferenceRecord],
+                hyps: Mapping[str, Mapping[str, HypothesisRecord]]) -> None:
+    """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json)."""
+    from evalkit.metrics.scoring import score_pairs, scorable
+
+    started = time.perf_counter()
+    metric_names = [m for m in ("chrf", "chrf++", "bleu", "ter") if m in _metric_names(config)]
+    scored = [r for r in references if scorable(r.zh, r.en) is None]
+    unscored = {r.id: reason for r in references if (reason := scorable(r.zh, r.en))}
+    skipped: dict[str, str] = {}
+    if "ter" not in metric_names:
+        skipped["ter"] = ("not computed: not in scoring.metrics (opt-in, as TER takes ~0.3-6 s per long paragraph; "
+                          "add `ter` to compute it)")
+    limit = config.scoring.ter_max_paragraphs
+    if "ter" in metric_names and len(scored) > limit:
+        metric_names.remove("ter")
+        skipped["ter"] = (f"skipped: {len(scored)} paragraphs exceed scoring.ter_max_paragraphs={limit} "
+                          "(TER costs ~300 ms per long paragraph; raise the limit to compute it)")
+    systems = list(hyps)
+    missing = {s: sum(1 for r in scored if r.id not in hyps[s]) for s in systems}
+    pairs = [(hyps[s][r.id].hyp if r.id in hyps[s] else "", r.en) for s in systems for r in scored]
+    segments = score_pairs(pairs, metric_names, config.scoring.workers)
+    rows = []
+    for k, s in enumerate(systems):
+        for r, seg in zip(scored, segments[k * len(scored):(k + 1) * len(scored)], strict=True):
+            hyp = hyps[s].get(r.id)
+            rows.append({"id": r.id, "system": s, "fingerprint": hyp.system if hyp else None,
+                         "hyp_chars": len(hyp.hyp) if hyp else 0, "ref_chars": len(r.en), **seg.to_dict()})
+    write_jsonl(layout.scores, rows)
+    _write_json(_scores_meta_path(layout), {
+        "metrics": metric_names, "skipped": skipped, "unscored": unscored, "missing_hyps": missing,
+        "systems": systems, "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
+    })
+
+
+def load_scores(layout: RunLayout, references: Sequence[ReferenceRecord], systems: Sequence[str],
+                n_bootstrap: int, seed: int) -> Any:
+    """scores.jsonl → a ``ScoreSet`` (corpus scores, CIs and significance from the stored statistics)."""
+    from evalkit.metrics.scoring import ScoreSet, SegmentScores, aggregate
+
+    meta_path = _scores_meta_path(layout)
+    if not layout.scores.exists() or not meta_path.exists():
+        raise InputError(layout.scores, "no scores in this run folder; run `evalkit score` or `evalkit run` first")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(meta_path, f"not valid JSON ({exc.msg})") from None
+    missing_systems = [s for s in systems if s not in meta.get("systems", [])]
+    if missing_systems:
+        raise InputError(layout.scores, f"no scores for system(s) {', '.join(missing_systems)}; run `evalkit score` again")
+    segments: dict[str, dict[str, SegmentScores]] = {s: {} for s in systems}
+    for lineno, obj in iter_jsonl(layout.scores):
+        if obj.get("system") in segments:
+            try:
+                segments[obj["system"]][obj["id"]] = SegmentScores.from_dict(obj)
+            except (KeyError, TypeError, AttributeError):
+                raise InputError(layout.scores, "expected fields 'id', 'system', 'scores', 'stats'", lineno) from None
+    scored_ids = [r.id for r in references if r.id not in meta["unscored"]]
+    for s in systems:
+        absent = [i for i in scored_ids if i not in segments[s]]
+        if absent:
+            raise InputError(layout.scores, f"system {s!r} has no scores for {len(absent)} paragraph(s) "
+                                            f"(first: {absent[0]}); the reference changed since scoring — run `evalkit score` again")
+    metrics = list(meta["metrics"])
+    corpus, significance, skipped, timings = aggregate(scored_ids, segments, metrics, n_bootstrap=n_bootstrap, seed=seed)
+    return ScoreSet(metrics, scored_ids, dict(meta["unscored"]), segments, corpus, significance,
+                    {**meta.get("skipped", {}), **skipped}, dict(meta.get("missing_hyps", {})),
+                    {**meta.get("timings", {}), **timings})
+
+
+def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[Any] = (),
+                 baseline: dict[str, Any] | None = None, timings: Mapping[str, float] | None = None,
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Judge and write every report of a scored run folder; return (summary, paragraphs)."""
+    from evalkit.judge import JudgeParams, judge
+    from evalkit.report import RunResult, paragraph_rows, render_csv, render_html, render_junit, render_markdown, summary_of
+
+    references = read_references(layout.reference)
+    hyps = load_hyps(config, layout)
+    started = time.perf_counter()
+    scores = load_scores(layout, references, list(hyps), config.scoring.bootstrap, config.scoring.seed)
+    chrf = {s: {i: seg.scores["chrf"] for i, seg in per.items() if "chrf" in seg.scores}
+            for s, per in scores.segments.items()}
+    params = JudgeParams(fault_threshold=0.5)
+    judge_started = time.perf_counter()
+    judgements = judge(references, hyps, chrf, params)
+    all_timings = dict(timings or {})
+    all_timings["judge_s"] = time.perf_counter() - judge_started
+    result = RunResult(config, references, hyps, scores, judgements, params, all_timings, list(extra_gates), baseline)
+    paragraphs = paragraph_rows(result)
+    summary = summary_of(result, paragraphs)
+    write_jsonl(layout.paragraphs, paragraphs)
+    _write_text(layout.paragraphs_csv, render_csv(summary, paragraphs))
+    report_md = render_markdown(summary, paragraphs)
+    _write_text(layout.report_md, report_md)
+    _write_text(layout.report_html, render_html(summary, paragraphs))
+    _write_text(layout.junit, render_junit(summary, paragraphs))
+    summary["timings"]["report_s"] = round(time.perf_counter() - started, 3)
+    _write_json(layout.summary, summary)
+    return summary, paragraphs
+
+
+def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """ingest/read → translate → score → judge → report, in ``config.out``."""
+    layout = RunLayout.at(config.out)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    references = prepare_references(config, layout)
+    timings["reference_s"] = time.perf_counter() - t
+    if not config.systems:
+        raise ConfigError("the config lists no systems: add at least one under 'systems' (e.g. the offline gloss)")
+    from evalkit.systems.runner import translate_systems
+
+    t = time.perf_counter()
+    translated = translate_systems(config, references, layout.root, refresh=refresh)
+    timings["translate_s"] = time.perf_counter() - t
+    hyps = {name: {h.id: h for h in records} for name, records in translated.items()}
+    t = time.perf_counter()
+    score_stage(config, layout, references, hyps)
+    timings["score_s"] = time.perf_counter() - t
+    extra = extra_gates_fn(layout) if extra_gates_fn else ([], None)
+    return report_stage(config, layout, extra_gates=extra[0], baseline=extra[1], timings=timings)
+
+
+def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = None) -> None:
+    from evalkit.report.render import METRIC_LABELS, leaderboard
+
+    out = out or sys.stdout
+    metrics = summary["metrics"]
+    print(f"reports in {layout.root}/: summary.json report.md report.html paragraphs.jsonl paragraphs.csv junit.xml", file=out)
+    for row in leaderboard(summary):
+        cells = []
+        for m in metrics:
+            c = row["cells"][m]
+            if c["score"] is not None:
+                ci = f" [{c['ci'][0]:.1f}, {c['ci'][1]:.1f}]" if c["ci"] else ""
+                cells.append(f"{METRIC_LABELS[m]} {c['score']:.1f}{ci}")
+        print(f"  {row['name']:<16} " + "  ".join(cells) + f"  flagged {row['flagged']}/{row['paragraphs']}", file=out)
+    for m, reason in summary.get("skipped", {}).items():
+        print(f"  note: {METRIC_LABELS.get(m, m)} {reason}", file=out)
+    flags = summary["flags"]
+    print(f"  {flags['paragraphs_flagged']} paragraphs flagged, {flags['suspicious']} with suspicion ≥ "
+          f"{flags['suspicion_threshold']}", file=out)
+    for g in summary["gates"]:
+        print(f"  gate {g['name']}: {'pass' if g['passed'] else 'FAIL'} (value {g['value']}, limit {g['limit']})", file=out)
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def run_command(args: argparse.Namespace) -> int:
+    config = _config_from_args(args)
+    summary, _ = run_pipeline(config, refresh=getattr(args, "refresh", False))
+    _print_outcome(summary, RunLayout.at(config.out))
+    return 0
+
+
+def score_command(args: argparse.Namespace) -> int:
+    config = _config_from_args(args)
+    layout = RunLayout.at(config.out)
+    if not layout.reference.exists():
+        raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
+    references = read_references(layout.reference)
+    score_stage(config, layout, references, load_hyps(config, layout))
+    print(f"scores in {layout.scores}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    config = _config_from_args(args)
+    layout = RunLayout.at(config.out)
+    if not layout.reference.exists():
+        raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
+    summary, _ = report_stage(config, layout)
+    _print_outcome(summary, layout)
+    return 0
+
+
+# --- ci -----------------------------------------------------------------------------------------
+
+
+def _baseline_folder(path: str) -> Path:
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    if not (folder / "summary.json").exists():
+        raise InputError(p, "baseline: expected a run's summary.json (or its folder)")
+    if not (folder / "paragraphs.jsonl").exists():
+        raise InputError(folder / "paragraphs.jsonl",
+                         "baseline: the regression test needs the baseline run's paragraphs.jsonl next to its summary.json "
+                         "(keep the whole run folder as the baseline)")
+    return folder
+
+
+def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -> tuple[list[Any], dict[str, Any]]:
+    """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant."""
+    from evalkit.metrics.scoring import HIGHER_IS_BETTER, score_pairs
+    from evalkit.metrics.scoring import paired_tests as run_paired
+    from evalkit.report import Gate
+
+    gate = config.gates.regression
+    folder = _baseline_folder(baseline_path)
+    try:
+        base_summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(folder / "summary.json", f"not valid JSON ({exc.msg})") from None
+    base_rows = {row["id"]: row for row in read_jsonl(folder / "paragraphs.jsonl")}
+    metric = gate.metric if gate else "chrf"
+    max_drop = gate.max_drop if gate else 1.0
+    alpha = gate.alpha if gate else 0.05
+    references = read_references(layout.reference)
+    hyps = load_hyps(config, layout)
+    info: dict[str, Any] = {"path": str(folder), "metric": metric, "max_drop": max_drop, "alpha": alpha, "systems": {}}
+    gates = []
+    for system, by_id in hyps.items():
+        common = [r for r in references if r.id in base_rows and r.id in by_id and r.en.strip() and r.zh.strip()
+                  and base_rows[r.id].get("en") == r.en
+                  and (base_rows[r.id].get("systems", {}).get(system) or {}).get("hyp") is not None]
+        if not common:
+            info["systems"][system] = {"compared": 0, "note": "not in the baseline, or no common paragraphs"}
+            continue
+        base_hyps = [base_rows[r.id]["systems"][system]["hyp"] for r in common]
+        pairs = [(h, r.en) for h, r in zip(base_hyps, common, strict=True)] + [(by_id[r.id].hyp, r.en) for r in common]
+        segs = score_pairs(pairs, [metric], config.scoring.workers)
+        base_stats = [s.stats[metric] for s in segs[:len(common)]]
+        new_stats = [s.stats[metric] for s in segs[len(common):]]
+        n_bs = max(2, config.scoring.bootstrap)
+        (test,) = run_paired("baseline", base_stats, system, new_stats, metric, tests=("bs",),
+                             n_bootstrap=n_bs, seed=config.scoring.seed)
+        drop = -test["delta"] if HIGHER_IS_BETTER[metric] else test["delta"]
+        significant = test["p_value"] < alpha
+        failed = drop > max_drop and significant
+        info["systems"][system] = {"compared": len(common), "baseline": test["score_a"], "current": test["score_b"],
+                                   "drop": drop, "p_value": test["p_value"], "test": test["test"]}
+        gates.append(Gate(f"regression[{system}]", not failed, round(drop, 4), max_drop,
+                          f"{metric} {test['score_a']:.2f} → {test['score_b']:.2f} on {len(common)} paragraphs, "
+                          f"p = {test['p_value']:.4f} (fails only if drop > {max_drop} and p < {alpha})"))
+    info["baseline_version"] = base_summary.get("versions")
+    return gates, info
+
+
+def ci_command(args: argparse.Namespace) -> int:
+    """Run, check the gates (and the baseline); exit 0 pass, 1 a gate failed. Bad input raises (exit 2)."""
+    config = _config_from_args(args)
+    baseline = getattr(args, "baseline", None)
+    if baseline:
+        _baseline_folder(baseline)  # bad baseline: fail before the expensive part
+    summary, _ = run_pipeline(config, refresh=getattr(args, "refresh", False),
+                              extra_gates_fn=(lambda layout: regression_gates(config, layout, baseline)) if baseline else None)
+    layout = RunLayout.at(config.out)
+    _print_outcome(summary, layout)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(layout.report_md.read_text(encoding="utf-8") + "\n")
+    if summary["passed"]:
+        print("evalkit ci: all gates passed")
+        return 0
+    failed = [g["name"] for g in summary["gates"] if not g["passed"]]
+    print(f"evalkit ci: FAILED gate(s): {', '.join(failed)}", file=sys.stderr)
+    return 1
+
+
+# --- compare ------------------------------------------------------------------------------------
+
+
+def _load_run(path: str) -> tuple[Path, dict[str, Any], dict[str, dict[str, Any]]]:
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    summary_path = folder / "summary.json"
+    if not summary_path.exists():
+        raise InputError(p, "expected a run folder with summary.json (or the summary.json itself)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(summary_path, f"not valid JSON ({exc.msg})") from None
+    rows = {row["id"]: row for row in read_jsonl(folder / "paragraphs.jsonl")} if (folder / "paragraphs.jsonl").exists() else {}
+    return folder, summary, rows
+
+
+def compare_runs(path_a: str, path_b: str, *, n_bootstrap: int = 1000, seed: int = 12345) -> dict[str, Any]:
+    """What changed from run A to run B: corpus scores, paired significance where both runs have the
+    same system's hypotheses on the same English, and paragraphs newly flagged or cleared."""
+    from evalkit.metrics.scoring import score_pairs
+    from evalkit.metrics.scoring import paired_tests as run_paired
+
+    _, sa, rows_a = _load_run(path_a)
+    _, sb, rows_b = _load_run(path_b)
+    systems = []
+    for name in sorted(set(sa.get("systems", {})) | set(sb.get("systems", {}))):
+        a = sa.get("systems", {}).get(name)
+        b = sb.get("systems", {}).get(name)
+        entry: dict[str, Any] = {"system": name, "in_a": a is not None, "in_b": b is not None,
+                                 "fingerprint_a": a and a.get("fingerprint"), "fingerprint_b": b and b.get("fingerprint"),
+                                 "metrics": {}}
+        for m in sorted(set((a or {}).get("corpus", {})) | set((b or {}).get("corpus", {}))):
+            ca = (a or {}).get("corpus", {}).get(m)
+            cb = (b or {}).get("corpus", {}).get(m)
+            entry["metrics"][m] = {"a": ca and ca["score"], "b": cb and cb["score"],
+                                   "delta": (cb["score"] - ca["score"]) if ca and cb else None}
+        if a and b and rows_a and rows_b:
+            common = [i for i in rows_a if i in rows_b and rows_a[i]["en"] == rows_b[i]["en"] and rows_a[i]["en"].strip()
+                      and rows_a[i]["zh"].strip()
+                      and (rows_a[i]["systems"].get(name) or {}).get("hyp") is not None
+                      and (rows_b[i]["systems"].get(name) or {}).get("hyp") is not None]
+            if common:
+                pairs = ([(rows_a[i]["systems"][name]["hyp"], rows_a[i]["en"]) for i in common]
+                         + [(rows_b[i]["systems"][name]["hyp"], rows_b[i]["en"]) for i in common])
+                segs = score_pairs(pairs, ["chrf"], 1)
+                test = run_paired("A", [s.stats["chrf"] for s in segs[:len(common)]], "B",
+                                  [s.stats["chrf"] for s in segs[len(common):]], "chrf", tests=("bs",),
+                                  n_bootstrap=n_bootstrap, seed=seed)[0]
+                entry["significance"] = {"metric": "chrf", "test": test["test"], "paragraphs": len(common),
+                                         "a": test["score_a"], "b": test["score_b"], "delta": test["delta"],
+                                         "p_value": test["p_value"]}
+            else:
+                entry["significance"] = None
+        systems.append(entry)
+    flagged_a = {i for i, r in rows_a.items() if r["flags"]}
+    flagged_b = {i for i, r in rows_b.items() if r["flags"]}
+    both = set(rows_a) & set(rows_b)
+    return {
+        "a": path_a, "b": path_b, "systems": systems,
+        "newly_flagged": [{"id": i, "flags": [f["name"] for f in rows_b[i]["flags"]], "suspicion": rows_b[i]["suspicion"]}
+                          for i in sorted(flagged_b - flagged_a) if i in both],
+        "cleared": [{"id": i, "flags": [f["name"] for f in rows_a[i]["flags"]], "suspicion": rows_a[i]["suspicion"]}
+                    for i in sorted(flagged_a - flagged_b) if i in both],
+        "only_in_a": len(set(rows_a) - set(rows_b)), "only_in_b": len(set(rows_b) - set(rows_a)),
+    }
+
+
+def render_comparison(result: Mapping[str, Any]) -> str:
+    from evalkit.report.render import METRIC_LABELS, md_cell
+
+    out = ["# evalkit compare", "", f"A: `{md_cell(result['a'])}`  ", f"B: `{md_cell(result['b'])}`", "",
+           "| system | metric | A | B | Δ (B−A) |", "|---|---|---|---|---|"]
+    for s in result["systems"]:
+        for m, v in s["metrics"].items():
+            fa = "–" if v["a"] is None else f"{v['a']:.2f}"
+            fb = "–" if v["b"] is None else f"{v['b']:.2f}"
+            fd = "–" if v["delta"] is None else f"{v['delta']:+.2f}"
+            out.append(f"| {md_cell(s['system'])} | {METRIC_LABELS.get(m, m)} | {fa} | {fb} | {fd} |")
+    out.append("")
+    for s in result["systems"]:
+        sig = s.get("significance")
+        if sig:
+            out.append(f"- {md_cell(s['system'])}: chrF {sig['a']:.2f} → {sig['b']:.2f} on {sig['paragraphs']} common "
+                       f"paragraphs, paired bootstrap p = {sig['p_value']:.4f}")
+        elif s["in_a"] and s["in_b"]:
+            out.append(f"- {md_cell(s['system'])}: no paired test (no paragraphs with the same English in both runs)")
+        else:
+            out.append(f"- {md_cell(s['system'])}: only in run {'A' if s['in_a'] else 'B'}")
+    out.append("")
+    out.append(f"Newly flagged in B: {len(result['newly_flagged'])}; cleared: {len(result['cleared'])}; "
+               f"paragraphs only in A: {result['only_in_a']}, only in B: {result['only_in_b']}")
+    for title, key in (("Newly flagged", "newly_flagged"), ("Cleared", "cleared")):
+        if result[key]:
+            out += ["", f"## {title}", ""]
+            out += [f"- {md_cell(p['id'])}: {md_cell(', '.join(p['flags']))} (suspicion {p['suspicion']:.2f})"
+                    for p in result[key]]
+    return "\n".join(out) + "\n"
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    result = compare_runs(args.run_a, args.run_b)
+    text = render_comparison(result)
+    print(text)
+    if getattr(args, "out", None):
+        _write_text(Path(args.out), text)
+    return 0
+
+
+__all__ = ["ci_command", "compare_command", "compare_runs", "regression_gates", "report_command", "report_stage",
+           "run_command", "run_pipeline", "score_command", "score_stage"]

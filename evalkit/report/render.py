@@ -1,0 +1,294 @@
+"""Writers for the run's reports: Markdown, HTML (one self-contained file), CSV and JUnit XML.
+
+All of them render from ``summary`` (summary.json) and ``paragraphs`` (paragraphs.jsonl rows).
+Corpus text is data: HTML goes through Jinja2 with autoescape on (never ``|safe`` on corpus
+strings), Markdown cells escape ``& < > |``, and XML is built with ElementTree.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evalkit.report.summary import top_divergent
+
+FLAG_HELP: dict[str, str] = {
+    "untranslated": "Chinese characters left in the English, or no English at all for a body paragraph "
+                    "(with a system named: that system's output is mostly Chinese).",
+    "omission": "The English is much shorter than the Chinese and the systems' outputs predict "
+                "(robust z-score of the length ratio learnt on this corpus).",
+    "addition": "The English is much longer than predicted: text with no Chinese source, or a merged paragraph.",
+    "number_mismatch": "A number or date of the Chinese (Arabic or Chinese numerals, 万/亿, 8月1日) is missing "
+                       "or different in the English.",
+    "dateline_missing": "The Chinese names a news agency dateline (新华社…电/讯) that the English leaves out.",
+    "alignment": "The paragraph is not aligned one-to-one, or its alignment cost is far above the corpus's.",
+    "truncated_hypothesis": "A system cut a sentence to fit its input limit: its score here is not comparable.",
+    "low_score": "A system's chrF on this paragraph is an outlier for that system; all systems low at once "
+                 "points at the reference.",
+    "consensus": "The systems agree with each other far better than with the reference.",
+}
+FAULT_HELP = {
+    "reference": "the archive's English translation is likely weak here",
+    "alignment": "the English and Chinese paragraphs are likely misaligned",
+    "system": "the MT system, not the reference, is likely at fault",
+    "unclear": "the evidence does not point at one side",
+}
+METRIC_LABELS = {"chrf": "chrF", "chrf++": "chrF++", "bleu": "BLEU", "ter": "TER"}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def leaderboard(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Systems sorted by corpus chrF (or the first metric), best first."""
+    metrics = summary["metrics"]
+    key_metric = "chrf" if "chrf" in metrics else (metrics[0] if metrics else None)
+    rows = []
+    for name, info in summary["systems"].items():
+        corpus = info.get("corpus") or {}
+        cells = {}
+        for m in metrics:
+            c = corpus.get(m)
+            cells[m] = {"score": c["score"] if c else None, "ci": c["ci"] if c else None}
+        rows.append({"name": name, "fingerprint": info.get("fingerprint"), "cells": cells,
+                     "paragraphs": info.get("paragraphs"), "flagged": info.get("flagged")})
+    if key_metric:
+        sign = -1 if summary.get("higher_is_better", {}).get(key_metric, True) else 1
+        rows.sort(key=lambda r: (r["cells"][key_metric]["score"] is None, sign * (r["cells"][key_metric]["score"] or 0)))
+    return rows
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+def md_cell(text: Any, limit: int | None = None) -> str:
+    """Corpus text made safe for a Markdown table cell (and for GitHub's HTML-aware renderer)."""
+    s = "" if text is None else str(text)
+    s = re.sub(r"\s+", " ", s).strip()
+    if limit is not None and len(s) > limit:
+        s = s[:limit - 1] + "…"
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("|", "\\|").replace("`", "\\`").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+    return s
+
+
+def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], top: int = 10) -> str:
+    metrics = summary["metrics"]
+    out = ["# evalkit report", ""]
+    ref = summary["reference"]
+    passed = summary.get("passed", True)
+    out.append(f"**{'PASSED' if passed else 'FAILED'}** · {ref['paragraphs']} paragraphs in {ref['documents']} "
+               f"document(s), {ref['scored']} scored · {summary['flags']['paragraphs_flagged']} flagged · "
+               f"{summary['flags']['suspicious']} with suspicion ≥ {summary['flags']['suspicion_threshold']}")
+    out.append("")
+    out.append("## Leaderboard")
+    out.append("")
+    out.append("| system | " + " | ".join(f"{METRIC_LABELS[m]} [95% CI]" for m in metrics) + " | flagged |")
+    out.append("|---|" + "---|" * len(metrics) + "---|")
+    for row in leaderboard(summary):
+        cells = []
+        for m in metrics:
+            c = row["cells"][m]
+            ci = f" [{c['ci'][0]:.1f}, {c['ci'][1]:.1f}]" if c["ci"] else ""
+            cells.append(_fmt(c["score"]) + ci)
+        out.append(f"| {md_cell(row['name'])} | " + " | ".join(cells) + f" | {row['flagged']} / {row['paragraphs']} |")
+    out.append("")
+    for m, reason in summary.get("skipped", {}).items():
+        out.append(f"- {METRIC_LABELS.get(m, m)}: {md_cell(reason)}")
+    if summary.get("skipped"):
+        out.append("")
+    out.append("Signatures: " + "; ".join(f"{METRIC_LABELS[m]} `{sig}`" for m, sig in summary["signatures"].items()))
+    out.append("")
+    if summary["significance"]:
+        out.append("## Significance (paired tests)")
+        out.append("")
+        out.append("| A | B | metric | test | A | B | Δ (B−A) | p |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for s in summary["significance"]:
+            out.append(f"| {md_cell(s['a'])} | {md_cell(s['b'])} | {METRIC_LABELS[s['metric']]} | {s['test']} | "
+                       f"{s['score_a']:.2f} | {s['score_b']:.2f} | {s['delta']:+.2f} | {s['p_value']:.4f} |")
+        out.append("")
+    if summary["gates"]:
+        out.append("## Gates")
+        out.append("")
+        out.append("| gate | result | value | limit | detail |")
+        out.append("|---|---|---|---|---|")
+        for g in summary["gates"]:
+            value = g["value"] if not isinstance(g["value"], float) else f"{g['value']:.4g}"
+            out.append(f"| {md_cell(g['name'])} | {'✅ pass' if g['passed'] else '❌ FAIL'} | {value} | {g['limit']} | "
+                       f"{md_cell(g.get('detail', ''))} |")
+        out.append("")
+    divergent = top_divergent(paragraphs, top)
+    out.append(f"## Top {len(divergent)} divergent paragraphs")
+    out.append("")
+    if not divergent:
+        out.append("No paragraph was flagged.")
+    else:
+        out.append("| # | paragraph | suspicion | fault | reasons | English (reference) |")
+        out.append("|---|---|---|---|---|---|")
+        for k, p in enumerate(divergent, 1):
+            reasons = "<br>".join(f"**{md_cell(f['name'])}**" + (f" ({md_cell(f['system'])})" if f.get("system") else "")
+                                  + f": {md_cell(f['evidence'], 160)}" for f in p["flags"])
+            out.append(f"| {k} | {md_cell(p['id'])} | {p['suspicion']:.2f} | {p['fault'] or '–'} | {reasons} | "
+                       f"{md_cell(p['en'], 140) or '*(empty)*'} |")
+    out.append("")
+    by_name = summary["flags"]["by_name"]
+    if by_name:
+        out.append("Flags: " + ", ".join(f"{md_cell(k)} {v}" for k, v in by_name.items()) +
+                   ". The full table is in `paragraphs.csv` / `paragraphs.jsonl`.")
+        out.append("")
+    return "\n".join(out)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def render_csv(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
+    systems = list(summary["systems"])
+    metrics = summary["metrics"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "doc_id", "index", "kind", "bead", "align_cost",
+                     *[f"{s}:{m}" for s in systems for m in metrics],
+                     "flags", "evidence", "suspicion", "fault"])
+    for p in paragraphs:
+        scores = []
+        for s in systems:
+            entry = p["systems"].get(s, {})
+            scores += ["" if entry.get(m) is None else f"{entry[m]:.4f}" for m in metrics]
+        writer.writerow([p["id"], p["doc_id"], p["index"], p["kind"], p["bead"], p["align_cost"], *scores,
+                         ";".join(f["name"] + (f"[{f['system']}]" if f.get("system") else "") for f in p["flags"]),
+                         " | ".join(f["evidence"] for f in p["flags"]),
+                         f"{p['suspicion']:.4f}", p["fault"] or ""])
+    return buf.getvalue()
+
+
+# --- JUnit -------------------------------------------------------------------------------------
+
+def _xml_text(text: Any) -> str:
+    # XML 1.0 cannot carry most control characters, even escaped.
+    return _CONTROL.sub("\ufffd", "" if text is None else str(text))
+
+
+def render_junit(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
+    """A test case per gate, and one per flagged paragraph.
+
+    A flagged paragraph fails when its suspicion reaches ``gates.suspicion_threshold``;
+    below it, the case passes and carries its flags in ``system-out`` (for the dashboard).
+    """
+    root = ET.Element("testsuites", name="evalkit")
+    gates = summary["gates"]
+    suite = ET.SubElement(root, "testsuite", name="evalkit.gates", tests=str(len(gates)),
+                          failures=str(sum(1 for g in gates if not g["passed"])), errors="0", skipped="0")
+    for g in gates:
+        case = ET.SubElement(suite, "testcase", classname="evalkit.gates", name=_xml_text(g["name"]), time="0")
+        text = f"value {g['value']} limit {g['limit']}" + (f": {g['detail']}" if g.get("detail") else "")
+        if not g["passed"]:
+            ET.SubElement(case, "failure", message=_xml_text(text), type="gate").text = _xml_text(text)
+        else:
+            ET.SubElement(case, "system-out").text = _xml_text(text)
+    threshold = summary["flags"]["suspicion_threshold"]
+    flagged = [p for p in paragraphs if p["flags"]]
+    failures = [p for p in flagged if p["suspicion"] >= threshold]
+    suite = ET.SubElement(root, "testsuite", name="evalkit.paragraphs", tests=str(len(flagged)),
+                          failures=str(len(failures)), errors="0", skipped="0")
+    for p in flagged:
+        case = ET.SubElement(suite, "testcase", classname=_xml_text(f"evalkit.paragraphs.{p['doc_id']}"),
+                             name=_xml_text(p["id"]), time="0")
+        reasons = "; ".join(f"{f['name']}: {f['evidence']}" for f in p["flags"])
+        text = f"suspicion {p['suspicion']:.2f}, fault {p['fault']}: {reasons}"
+        if p["suspicion"] >= threshold:
+            ET.SubElement(case, "failure", message=_xml_text(text[:500]), type=_xml_text(p["fault"] or "unclear")).text = \
+                _xml_text(text)
+        else:
+            ET.SubElement(case, "system-out").text = _xml_text(text)
+    root.set("tests", str(len(gates) + len(flagged)))
+    root.set("failures", str(sum(1 for g in gates if not g["passed"]) + len(failures)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+def word_diff(ref: str, hyp: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Word-level differences: (kind, text) runs for the reference (kind ``del`` = not in the
+    hypothesis) and for the hypothesis (kind ``ins`` = not in the reference)."""
+    a, b = ref.split(), hyp.split()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    left: list[tuple[str, str]] = []
+    right: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            left.append(("eq", " ".join(a[i1:i2])))
+            right.append(("eq", " ".join(b[j1:j2])))
+        else:
+            if i2 > i1:
+                left.append(("del", " ".join(a[i1:i2])))
+            if j2 > j1:
+                right.append(("ins", " ".join(b[j1:j2])))
+    return left, right
+
+
+def _histogram(values: Sequence[float], lo: float, hi: float, bins: int, width: int = 320, height: int = 110) -> dict[str, Any]:
+    counts = [0] * bins
+    for v in values:
+        k = min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))
+        counts[k] += 1
+    top = max(counts) if counts and max(counts) > 0 else 1
+    bar_w = width / bins
+    bars = []
+    for k, c in enumerate(counts):
+        h = (height - 20) * c / top
+        bars.append({"x": round(k * bar_w + 1, 2), "y": round(height - 15 - h, 2), "w": round(bar_w - 2, 2),
+                     "h": round(h, 2), "count": c,
+                     "label": f"{lo + k * (hi - lo) / bins:g}–{lo + (k + 1) * (hi - lo) / bins:g}: {c}"})
+    return {"bars": bars, "width": width, "height": height, "lo": lo, "hi": hi, "n": len(values)}
+
+
+def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], limit: int = 300) -> str:
+    """report.html: leaderboard, distributions, sortable/filterable table, side-by-side views.
+
+    Shows the ``limit`` most suspicious paragraphs (flagged first); the page says when more
+    exist and points to paragraphs.csv / paragraphs.jsonl for the full table.
+    """
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("evalkit.report", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    metrics = summary["metrics"]
+    systems = list(summary["systems"])
+    ordered = sorted(paragraphs, key=lambda p: (-p["suspicion"], not p["flags"]))
+    shown = ordered[:limit]
+    rows = []
+    for p in shown:
+        views = []
+        for s in systems:
+            hyp = p["systems"].get(s, {}).get("hyp")
+            if hyp is None:
+                continue
+            ref_runs, hyp_runs = word_diff(p["en"], hyp)
+            views.append({"system": s, "ref": ref_runs, "hyp": hyp_runs,
+                          "scores": {m: p["systems"][s].get(m) for m in metrics}})
+        rows.append({"p": p, "views": views,
+                     "flag_names": sorted({f["name"] for f in p["flags"]}),
+                     "scores": {s: p["systems"].get(s, {}).get(metrics[0]) if metrics else None for s in systems}})
+    plots = []
+    if "chrf" in metrics:
+        for s in systems:
+            values = [p["systems"][s]["chrf"] for p in paragraphs if p["systems"].get(s, {}).get("chrf") is not None]
+            plots.append({"title": f"{s}: paragraph chrF", "hist": _histogram(values, 0, 100, 20)})
+    plots.append({"title": "reference suspicion", "hist": _histogram([p["suspicion"] for p in paragraphs], 0, 1, 20)})
+    flag_names = sorted({f["name"] for p in paragraphs for f in p["flags"]})
+    return env.get_template("report.html.j2").render(
+        summary=summary, board=leaderboard(summary), metrics=metrics, labels=METRIC_LABELS, systems=systems,
+        rows=rows, total=len(paragraphs), limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP,
+        flag_names=flag_names, fmt=_fmt,
+    )
