@@ -1,0 +1,318 @@
+"""``ct2``: Marian, NLLB, M2M100 and mBART models run by CTranslate2 (int8 on CPU, fp16/bf16 on GPU).
+
+The model is converted once from a hub id or a local folder with CTranslate2's
+``TransformersConverter`` and kept on disk, keyed by the model's identity (hub id + revision,
+or a digest of the folder), the quantization and the CTranslate2 version; later runs and other
+processes (Ray actors) load the converted copy. Everything else is ``hf-seq2seq``'s: the same
+chunking to the model's input limit, the same length-sorted batches, the same family language
+handling (NLLB/M2M100/mBART get their target language as CTranslate2's ``target_prefix``, the
+way ``forced_bos_token_id`` gives it to ``generate``), the same caching by fingerprint.
+
+Options
+-------
+``model``, ``revision``, ``tokenizer``, ``family``, ``src_lang``, ``tgt_lang``, ``prefix``,
+``batch_size``, ``max_input_tokens``, ``device``  as for ``hf-seq2seq`` (``device``: auto, cpu, cuda, cuda:N).
+``generation``     decoding settings, in ``generate``'s names (``num_beams``, ``max_new_tokens``,
+                   ``min_new_tokens``, ``length_penalty``, ``repetition_penalty``,
+                   ``no_repeat_ngram_size``) or CTranslate2's own (``beam_size``, ``max_decoding_length``…).
+                   Default ``num_beams: 4`` and ``max_new_tokens`` 1.5 × the input limit, as hf-seq2seq.
+``compute_type``   ``auto`` (default: int8 on CPU, float16 on GPU), or ``int8``, ``int8_float32``,
+                   ``int8_float16``, ``int8_bfloat16``, ``int16``, ``float16``, ``bfloat16``, ``float32``.
+``threads``        CPU threads per model (default: the cores this process may use, or OMP_NUM_THREADS).
+``converted_dir``  where converted models are kept (default ``$EVALKIT_CT2_DIR``, else a ``ct2/``
+                   folder beside the translation cache).
+
+GPU: the CTranslate2 4.x wheels are built against CUDA 12. On a CUDA 13 image the GPU path
+fails with "Library libcublas.so.12 is not found"; this backend turns that into a BackendError
+that says so and points to ``hf-seq2seq`` (or ``device: cpu``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import SystemConfig
+from evalkit.errors import BackendError, ConfigError
+from evalkit.systems.base import Translator
+from evalkit.systems.chunking import CHUNKING_POLICY
+from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model
+from evalkit.systems.hf_seq2seq import DEFAULTS, FAMILIES, Seq2SeqTranslator, detect_family
+
+OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
+           "max_input_tokens", "generation", "device", "compute_type", "threads", "converted_dir"}
+COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
+# CTranslate2 model types its TransformersConverter handles for translation (config class names).
+CONVERTIBLE = {"marian": "MarianConfig", "m2m_100": "M2M100Config", "mbart": "MBartConfig"}
+
+# generate() names -> translate_batch() names; CTranslate2's own names pass through unchanged.
+GENERATION_NAMES = {"num_beams": "beam_size", "max_new_tokens": "max_decoding_length",
+                    "min_new_tokens": "min_decoding_length", "length_penalty": "length_penalty",
+                    "repetition_penalty": "repetition_penalty", "no_repeat_ngram_size": "no_repeat_ngram_size"}
+NATIVE_GENERATION = {"beam_size", "max_decoding_length", "min_decoding_length", "length_penalty", "patience",
+                     "repetition_penalty", "no_repeat_ngram_size", "coverage_penalty", "disable_unk",
+                     "sampling_topk", "sampling_topp", "sampling_temperature"}
+
+_MISSING_CUDA_LIB = re.compile(r"(lib(cublas|cublasLt|cudnn|cudart)[\w.]*\.so[\w.]*)", re.IGNORECASE)
+
+
+def gpu_library_error(name: str, exc: BaseException) -> BackendError | None:
+    """The clear error for CTranslate2's missing-CUDA-library failure, or None for any other error."""
+    text = str(exc)
+    found = _MISSING_CUDA_LIB.search(text)
+    if not found or not ("not found" in text or "cannot be loaded" in text or "cannot open" in text):
+        return None
+    import ctranslate2
+
+    return BackendError(
+        f"system {name!r} (ct2): CTranslate2 {ctranslate2.__version__} cannot use the GPU: {text.strip()}. "
+        f"Its wheels are built for CUDA 12 and need {found.group(1)}, which this machine's CUDA runtime does "
+        "not provide (a known problem on CUDA 13 images). Use backend: hf-seq2seq for GPU runs, "
+        "or set device: cpu to run ct2 on the CPU.")
+
+
+def default_threads() -> int:
+    # Ray sets OMP_NUM_THREADS to an actor's CPU share; elsewhere use the cores we may run on.
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def converted_root(configured: str | None) -> Path:
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get("EVALKIT_CT2_DIR"):
+        return Path(os.environ["EVALKIT_CT2_DIR"]).expanduser()
+    from evalkit.systems.cache import cache_path
+
+    return cache_path(None).parent / "ct2"
+
+
+@contextmanager
+def _hub_offline(enabled: bool):
+    # The converter calls from_pretrained without local_files_only; when resolve_model decided the
+    # Hub must not be touched, say so through the environment instead of stalling in retries.
+    if not enabled:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def convert_once(source: ModelSource, quantization: str, root: Path, name: str = "") -> Path:
+    """The converted model folder for ``source`` at ``quantization``; converted now if not on disk yet.
+
+    Safe when several processes convert the same model at once: each converts into a private
+    temporary folder and renames it into place; the first rename wins, the others are discarded.
+    """
+    import ctranslate2
+    from ctranslate2.converters import TransformersConverter
+
+    key = {"model": source.identity(), "quantization": quantization, "ctranslate2": ctranslate2.__version__}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.ref).name if source.is_local else source.ref)[-60:]
+    final = root / f"{stem}-{quantization}-{digest}"
+    if (final / "model.bin").exists():
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+    try:
+        out = work / "model"
+        converter = TransformersConverter(source.ref, revision=None if source.is_local else source.revision,
+                                          low_cpu_mem_usage=True)
+        with _hub_offline(source.local_only):
+            try:
+                converter.convert(str(out), quantization=quantization, force=True)
+            except (ValueError, OSError, KeyError) as exc:
+                raise BackendError(f"system {name!r} (ct2): CTranslate2 cannot convert {source.ref}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        (out / "evalkit-conversion.json").write_text(json.dumps(key, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+        try:
+            os.rename(out, final)
+        except OSError:
+            if not (final / "model.bin").exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+class CT2Translator(Seq2SeqTranslator):
+    """``hf-seq2seq``'s chunking, batching and language handling, with CTranslate2 doing the decoding."""
+
+    backend = "ct2"
+
+    def __init__(self, config: SystemConfig):
+        Translator.__init__(self, config)  # hf-seq2seq's option check would reject ct2's own options
+        options = config.options()
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"system {self.name!r} (ct2): unknown option(s) {', '.join(sorted(unknown))}; "
+                              f"known: {', '.join(sorted(OPTIONS))}")
+        family = options.get("family", "auto")
+        if family not in ("auto", "marian", "nllb", "m2m100", "mbart50"):
+            raise ConfigError(f"system {self.name!r} (ct2): family must be auto, marian, nllb, m2m100 or mbart50 "
+                              f"(the model types CTranslate2 converts for translation), got {family!r}")
+        assert set(FAMILIES) >= {"marian", "nllb", "m2m100", "mbart50"}
+        generation = options.get("generation") or {}
+        if not isinstance(generation, dict):
+            raise ConfigError(f"system {self.name!r} (ct2): 'generation' must be a mapping")
+        bad = set(generation) - set(GENERATION_NAMES) - NATIVE_GENERATION
+        if bad:
+            raise ConfigError(f"system {self.name!r} (ct2): generation option(s) {', '.join(sorted(bad))} are not "
+                              f"supported; use {', '.join(sorted(GENERATION_NAMES))} or CTranslate2's "
+                              f"{', '.join(sorted(NATIVE_GENERATION))}")
+        compute = options.get("compute_type", "auto")
+        if compute != "auto" and compute not in COMPUTE_TYPES:
+            raise ConfigError(f"system {self.name!r} (ct2): compute_type must be auto or one of "
+                              f"{', '.join(COMPUTE_TYPES)}, got {compute!r}")
+        self.options = options
+        self.source = resolve_model(options.get("model", ""), options.get("revision"), self.name)
+        tok = options.get("tokenizer")
+        self.tokenizer_source = resolve_model(tok, None, self.name) if tok else self.source
+        self.batch_size = int(options.get("batch_size", 16))
+        self.threads = int(options.get("threads") or default_threads())
+        self._loaded = False
+        self.device, self.compute_type = self._device_and_compute()
+
+    def _device_and_compute(self) -> tuple[str, str]:
+        try:
+            import ctranslate2
+        except ImportError:
+            raise BackendError(f"system {self.name!r}: backend ct2 needs CTranslate2, which is not installed; "
+                               "install it with: pip install 'evalkit[scale]'") from None
+        requested = str(self.options.get("device", "auto"))
+        gpus = ctranslate2.get_cuda_device_count()
+        if requested == "auto":
+            device = "cuda" if gpus > 0 else "cpu"
+        elif requested.startswith("cuda"):
+            if gpus == 0:
+                raise BackendError(f"system {self.name!r} (ct2): device {requested!r} requested but CTranslate2 "
+                                   "sees no CUDA device; use device: cpu, or backend: hf-seq2seq")
+            device = requested
+        elif requested == "cpu":
+            device = "cpu"
+        else:
+            raise ConfigError(f"system {self.name!r} (ct2): device must be auto, cpu, cuda or cuda:N, got {requested!r}")
+        compute = str(self.options.get("compute_type", "auto"))
+        if compute == "auto":
+            compute = "float16" if device.startswith("cuda") else "int8"
+        return device, compute
+
+    def settings(self) -> dict[str, Any]:
+        import ctranslate2
+        import transformers
+
+        explicit = {k: v for k, v in self.options.items()
+                    if k not in {"model", "revision", "tokenizer", "batch_size", "device", "threads", "converted_dir",
+                                 "compute_type"}}
+        # The device kind and the resolved precision both change the numbers: int8 on CPU and
+        # float16 on GPU are different systems for the cache.
+        return {"model": self.source.identity(), "tokenizer": self.tokenizer_source.identity(), **explicit,
+                "compute_type": self.compute_type, "device": self.device.split(":")[0],
+                "ctranslate2": ctranslate2.__version__, "chunking": CHUNKING_POLICY,
+                "transformers": transformers.__version__.split(".")[0]}
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        import ctranslate2
+        from transformers import AutoConfig, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_source.ref, **self.tokenizer_source.load_kwargs())
+            model_config = AutoConfig.from_pretrained(self.source.ref, **self.source.load_kwargs())
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"system {self.name!r}: cannot load {self.source.ref}: {str(exc).splitlines()[0]}") from exc
+        if model_config.model_type not in CONVERTIBLE:
+            raise BackendError(f"system {self.name!r} (ct2): model type {model_config.model_type!r} is not one "
+                               "CTranslate2 converts for translation here (marian, m2m_100/NLLB, mbart); "
+                               "use backend: hf-seq2seq")
+        family = self.options.get("family", "auto")
+        if family == "auto":
+            family = detect_family(model_config.model_type, type(self.tokenizer).__name__, self.source.ref)
+        self.family = family
+        defaults = DEFAULTS[family]
+        self.prefix = str(self.options.get("prefix", defaults.prefix))
+        self.src_lang = self.options.get("src_lang", defaults.src_lang)
+        self.tgt_lang = self.options.get("tgt_lang", defaults.tgt_lang)
+        if self.src_lang and hasattr(self.tokenizer, "src_lang"):
+            self.tokenizer.src_lang = self.src_lang
+        # generate() is told the target language with forced_bos_token_id; CTranslate2 with a
+        # one-token target prefix, which it then returns as the hypothesis's first token.
+        self.target_prefix: list[str] | None = None
+        if self.tgt_lang:
+            self.target_prefix = [self.tokenizer.convert_ids_to_tokens(self._token_id(self.tgt_lang))]
+        self.limit = input_limit(self.options.get("max_input_tokens"), model_config, self.tokenizer)
+        self.decoding = self._decoding_options()
+
+        path = convert_once(self.source, self.compute_type, converted_root(self.options.get("converted_dir")), self.name)
+        device, _, index = self.device.partition(":")
+        try:
+            self.translator = ctranslate2.Translator(str(path), device=device, device_index=int(index or 0),
+                                                     compute_type=self.compute_type, intra_threads=self.threads)
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise gpu_library_error(self.name, exc) or BackendError(
+                f"system {self.name!r} (ct2): cannot load the converted model {path} on {self.device} "
+                f"with compute_type {self.compute_type}: {exc}") from exc
+        self._loaded = True
+
+    def _decoding_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for key, value in (self.options.get("generation") or {}).items():
+            options[GENERATION_NAMES.get(key, key)] = value
+        options.setdefault("beam_size", 4)
+        options.setdefault("max_decoding_length", max(16, self.limit * 3 // 2))
+        # Inputs are chunked to the limit; CTranslate2 must never cut them (its default cuts at 1024).
+        options["max_input_length"] = 0
+        return options
+
+    # -- translating -----------------------------------------------------------------------
+    def _generate(self, texts: Sequence[str]) -> list[str]:
+        encoded = self.tokenizer([self.prefix + t for t in texts])["input_ids"]
+        longest = max((len(ids) for ids in encoded), default=0)
+        if longest > self.limit:  # the chunker guarantees this; never cut silently
+            raise RuntimeError(f"{self.name}: input of {longest} tokens exceeds the limit {self.limit}")
+        source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
+        prefix = [list(self.target_prefix) for _ in texts] if self.target_prefix else None
+        try:
+            results = self.translator.translate_batch(source, target_prefix=prefix, **self.decoding)
+        except RuntimeError as exc:
+            error = gpu_library_error(self.name, exc)
+            if error is not None:
+                raise error from exc
+            raise
+        out = []
+        for result in results:
+            tokens = result.hypotheses[0]
+            if self.target_prefix and tokens[:1] == self.target_prefix:
+                tokens = tokens[1:]
+            ids = self.tokenizer.convert_tokens_to_ids(tokens)
+            out.append(self._clean(self.tokenizer.decode(ids, skip_special_tokens=True)))
+        return out
+
+    def close(self) -> None:
+        if self._loaded:
+            del self.translator
+            self._loaded = False

@@ -1,0 +1,155 @@
+"""The ``ct2`` backend: a tiny Marian converted once with CTranslate2, translating the seed.
+
+Specification:
+- the model is converted once, on disk, keyed by model + quantization; a second system reuses it;
+- int8 on CPU by default, and the precision is part of the fingerprint;
+- every seed paragraph gets a translation, chunked exactly as ``hf-seq2seq`` chunks it; a
+  paragraph three times the input limit comes back in several chunks, not truncated;
+- the CUDA-13 failure ("libcublas.so.12 is not found") becomes a clear BackendError that points
+  to hf-seq2seq, whether it strikes when the model loads or when it first translates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ctranslate2")
+
+from evalkit.config import RunConfig, SystemConfig  # noqa: E402
+from evalkit.errors import BackendError, ConfigError  # noqa: E402
+from evalkit.systems import Segment, create_system  # noqa: E402
+from evalkit.systems.runner import translate_system  # noqa: E402
+from tests.tiny_models import TINY_LIMIT, build_marian, build_t5, seed_references  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+CUBLAS_MESSAGE = "Library libcublas.so.12 is not found or cannot be loaded"
+
+
+@pytest.fixture(scope="module")
+def marian(tmp_path_factory) -> Path:
+    return build_marian(tmp_path_factory.mktemp("marian") / "model")
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ct2")
+
+
+def ct2_system(marian: Path, converted: Path, **extra) -> SystemConfig:
+    options = {"batch_size": 4, "generation": {"num_beams": 2, "max_new_tokens": 12}, **extra}
+    return SystemConfig(name="tiny-ct2", backend="ct2", model=str(marian), converted_dir=str(converted), **options)
+
+
+def long_paragraph(translator, limit: int) -> str:
+    """Seed sentences joined until the paragraph holds at least three times ``limit`` tokens."""
+    text = ""
+    for record in seed_references():
+        for line in record.zh.split("\n"):
+            text += line
+            if translator.count_tokens(text) >= 3 * limit:
+                return text
+    raise AssertionError("the seed is too short to build a paragraph 3x the limit")
+
+
+def test_converts_once_and_translates_the_seed_with_hf_seq2seq_chunking(marian, converted):
+    references = seed_references()
+    segments = [Segment(r.id, r.zh) for r in references if r.zh]
+    with create_system(ct2_system(marian, converted)) as translator:
+        assert translator.device == "cpu" and translator.compute_type == "int8"
+        translator._load()  # count_tokens needs the tokenizer
+        long = long_paragraph(translator, TINY_LIMIT)
+        results = translator.translate([*segments, Segment("long", long)])
+    folders = [p for p in converted.iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1 and (folders[0] / "model.bin").exists(), folders
+    assert folders[0].name.startswith("model-int8-")
+
+    assert len(results) == len(segments) + 1
+    assert all(r.hyp.strip() for r in results), "every paragraph gets a non-empty translation"
+    assert results[-1].chunks >= 3 and not results[-1].truncated
+
+    # The same chunking as hf-seq2seq: same number of pieces and the same truncation flag per paragraph.
+    hf = SystemConfig(name="tiny-hf", backend="hf-seq2seq", model=str(marian), batch_size=4,
+                      generation={"num_beams": 1, "max_new_tokens": 4})
+    with create_system(hf) as reference_translator:
+        expected = reference_translator.translate([*segments, Segment("long", long)])
+    assert [(r.chunks, r.truncated) for r in results] == [(e.chunks, e.truncated) for e in expected]
+
+    # A second system on the same model and quantization reuses the converted folder.
+    before = folders[0].stat().st_mtime_ns
+    with create_system(ct2_system(marian, converted, batch_size=8)) as again:
+        assert [r.hyp for r in again.translate(segments[:2])] and again.fingerprint == translator.fingerprint
+    assert [p for p in converted.iterdir() if not p.name.startswith(".")] == folders
+    assert folders[0].stat().st_mtime_ns == before
+
+
+def test_precision_is_part_of_the_fingerprint_and_runs_through_the_cache(marian, converted, tmp_path):
+    int8 = create_system(ct2_system(marian, converted))
+    fp32 = create_system(ct2_system(marian, converted, compute_type="float32"))
+    assert int8.fingerprint != fp32.fingerprint
+    assert int8.settings()["compute_type"] == "int8" and int8.settings()["device"] == "cpu"
+
+    references = seed_references()[:6]
+    config = RunConfig(reference="unused", cache=str(tmp_path / "c.sqlite"), systems=[ct2_system(marian, converted)])
+    first = translate_system(config, config.systems[0], references)
+    second = translate_system(config, config.systems[0], references)
+    assert [r.hyp for r in first] == [r.hyp for r in second]
+    assert not any(r.cached for r in first if r.hyp) and all(r.cached for r in second if r.hyp)
+
+
+class _NoCublasTranslator:
+    """Stands in for ctranslate2.Translator on a CUDA 13 machine: loading works, decoding fails."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def translate_batch(self, *args, **kwargs):
+        raise RuntimeError(CUBLAS_MESSAGE)
+
+
+def _fail_on_load(*args, **kwargs):
+    raise RuntimeError(CUBLAS_MESSAGE)
+
+
+@pytest.mark.parametrize("failing", [_fail_on_load, _NoCublasTranslator], ids=["at-load", "at-first-batch"])
+def test_missing_cuda_12_library_is_a_clear_error_that_points_to_hf_seq2seq(marian, converted, monkeypatch, failing):
+    import ctranslate2
+
+    monkeypatch.setattr(ctranslate2, "get_cuda_device_count", lambda: 1)
+    monkeypatch.setattr(ctranslate2, "Translator", failing)
+    translator = create_system(ct2_system(marian, converted, device="cuda"))
+    assert translator.compute_type == "float16"  # GPU default
+    with pytest.raises(BackendError) as info:
+        translator.translate([Segment("a", "中华人民共和国主席。")])
+    message = str(info.value)
+    assert "libcublas.so.12" in message and "CUDA 12" in message
+    assert "hf-seq2seq" in message and "device: cpu" in message
+
+
+def test_other_runtime_errors_are_not_disguised_as_cuda_problems(marian, converted, monkeypatch):
+    import ctranslate2
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Unsupported model binary version")
+
+    monkeypatch.setattr(ctranslate2, "Translator", broken)
+    with pytest.raises(BackendError) as info:
+        create_system(ct2_system(marian, converted)).translate([Segment("a", "主席。")])
+    assert "Unsupported model binary version" in str(info.value) and "libcublas" not in str(info.value)
+
+
+def test_cuda_requested_without_a_device_and_bad_options_fail_clearly(marian, converted, tmp_path):
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() == 0:
+        with pytest.raises(BackendError, match="sees no CUDA device"):
+            create_system(ct2_system(marian, converted, device="cuda"))
+    with pytest.raises(ConfigError, match="unknown option"):
+        create_system(ct2_system(marian, converted, dtype="float16"))
+    with pytest.raises(ConfigError, match="compute_type"):
+        create_system(ct2_system(marian, converted, compute_type="int3"))
+    t5 = build_t5(tmp_path / "t5")
+    with pytest.raises(BackendError, match="hf-seq2seq"):
+        create_system(SystemConfig(name="t5", backend="ct2", model=str(t5))).translate([Segment("a", "主席。")])
