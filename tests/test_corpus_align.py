@@ -189,6 +189,18 @@ def test_untranslated_chinese_is_kept_as_a_0_1_record(tmp_path: Path):
     assert orphans[0].kind == "body" and orphans[0].en == ""
 
 
+@pytest.mark.parametrize("kept", [10, 25])
+def test_truncated_english_leaves_the_chinese_tail_unmatched(kept):
+    # The archive has English that stops long before the Chinese ends: the kept paragraphs must
+    # still pair in order, and the rest of the Chinese come back as one run of 0-1 records
+    # rather than being smeared over the document as merges.
+    article = parse_article(SEED)
+    records = [r for r in align_article(dataclasses.replace(article, en=article.en[:kept])) if r.kind == "body"]
+    paired = [r for r in records if r.en]
+    assert [(r.en_lines, r.zh_lines) for r in paired] == [((0, 1), (0,))] + [((i,), (i - 1,)) for i in range(2, kept)]
+    assert [r.zh_lines for r in records if not r.en] == [(j,) for j in range(kept - 1, 43)]
+
+
 def test_english_with_no_chinese_is_kept_as_a_1_0_record():
     article = parse_article(SEED)
     cut = dataclasses.replace(article, zh=article.zh[:20] + article.zh[21:])

@@ -42,6 +42,7 @@ BEAD_PRIOR = {
     (3, 1): 6.0, (1, 3): 6.0,
     (1, 0): 7.0, (0, 1): 7.0,
 }
+GAP_EXTEND = 1.5             # each further line of a run of unmatched lines (see ``_dp``)
 HEADLINE_REPEAT_COST = 0.5   # a lone Chinese headline/byline repeat (0-1): expected, not an omission
 HEAD_MATCH_BONUS = 3.0       # English title/byline line and Chinese headline/byline line in one bead
 HEAD_ALONE_PENALTY = 5.0     # a pure headline/byline repeat merged with body text it does not translate
@@ -296,8 +297,19 @@ def align(article: Article, band: int = 10) -> list[Bead]:
         width *= 2
 
 
+_MATCH, _ZH_GAP, _EN_GAP = 0, 1, 2  # DP states: after a bead with both sides, after a 0-1, after a 1-0
+_PAIR_SHAPES = tuple((a, b) for a, b in SHAPES if a and b)
+
+
 def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
-    """Banded DP. Returns the beads and whether the path came near the band's edge."""
+    """Banded DP with affine gaps. Returns the beads and whether the path came near the band's edge.
+
+    A run of unmatched lines is one event (English truncated mid-article, a dropped section), so
+    the first ``0-1``/``1-0`` of a run costs the full prior and each further one only
+    ``GAP_EXTEND``. Without that, a long untranslated tail is cheaper to smear over the document
+    as 1-2/1-3 merges than to leave unmatched at the end. Three DP layers keep the last bead's
+    state (Gotoh's algorithm).
+    """
     inf = math.inf
 
     def span(i: int) -> tuple[int, int]:
@@ -305,38 +317,66 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
         return max(0, math.floor(centre - width)), min(m, math.ceil(centre + width))
 
     spans = [span(i) for i in range(n + 1)]
-    best: list[list[float]] = [[inf] * (hi - lo + 1) for lo, hi in spans]
-    back: list[list[tuple[int, int, float, float] | None]] = [[None] * (hi - lo + 1) for lo, hi in spans]
-    lo0, _ = spans[0]
-    if lo0 != 0:  # cannot happen (centre of row 0 is 0), kept as a guard for the invariant below
+    if spans[0][0] != 0:  # cannot happen (the centre of row 0 is 0); the traceback relies on it
         raise AssertionError("band must contain (0, 0)")
-    best[0][0] = 0.0
+    best = [[[inf] * (hi - lo + 1) for lo, hi in spans] for _ in range(3)]
+    back: list[list[list[tuple | None]]] = [[[None] * (hi - lo + 1) for lo, hi in spans] for _ in range(3)]
+    best[_MATCH][0][0] = 0.0
+    cost_of = scorer.cost
     for i in range(n + 1):
         lo, hi = spans[i]
-        row = best[i]
         for j in range(lo, hi + 1):
             if i == 0 and j == 0:
                 continue
-            here = inf
-            choice = None
-            for a, b in SHAPES:
+            # A bead with lines on both sides, after any state.
+            here, choice = inf, None
+            for a, b in _PAIR_SHAPES:
                 pi, pj = i - a, j - b
                 if pi < 0 or pj < 0:
                     continue
                 plo, phi = spans[pi]
                 if pj < plo or pj > phi:
                     continue
-                prev = best[pi][pj - plo]
+                k = pj - plo
+                prev, state = min((best[0][pi][k], 0), (best[1][pi][k], 1), (best[2][pi][k], 2))
                 if prev == inf:
                     continue
-                cost, penalty = scorer.cost(pi, a, pj, b)
-                total = prev + cost
-                if total < here:
-                    here, choice = total, (a, b, cost, penalty)
-            row[j - lo] = here
-            back[i][j - lo] = choice
+                cost, penalty = cost_of(pi, a, pj, b)
+                if prev + cost < here:
+                    here, choice = prev + cost, (a, b, cost, penalty, state)
+            best[_MATCH][i][j - lo] = here
+            back[_MATCH][i][j - lo] = choice
+            # A Chinese line with no English (0-1), opening or extending a run.
+            if j > lo:
+                k = j - 1 - lo
+                open_cost, _ = cost_of(i, 0, j - 1, 1)
+                extend = min(open_cost, GAP_EXTEND)
+                options = ((best[_MATCH][i][k] + open_cost, open_cost, _MATCH),
+                           (best[_EN_GAP][i][k] + open_cost, open_cost, _EN_GAP),
+                           (best[_ZH_GAP][i][k] + extend, extend, _ZH_GAP))
+                total, cost, state = min(options)
+                if total < inf:
+                    best[_ZH_GAP][i][j - lo] = total
+                    back[_ZH_GAP][i][j - lo] = (0, 1, cost, cost, state)
+            # An English line with no Chinese (1-0).
+            if i > 0:
+                plo, phi = spans[i - 1]
+                if plo <= j <= phi:
+                    k = j - plo
+                    open_cost, _ = cost_of(i - 1, 1, j, 0)
+                    extend = min(open_cost, GAP_EXTEND)
+                    options = ((best[_MATCH][i - 1][k] + open_cost, open_cost, _MATCH),
+                               (best[_ZH_GAP][i - 1][k] + open_cost, open_cost, _ZH_GAP),
+                               (best[_EN_GAP][i - 1][k] + extend, extend, _EN_GAP))
+                    total, cost, state = min(options)
+                    if total < inf:
+                        best[_EN_GAP][i][j - lo] = total
+                        back[_EN_GAP][i][j - lo] = (1, 0, cost, cost, state)
     lo, hi = spans[n]
-    if not (lo <= m <= hi) or best[n][m - lo] == inf:
+    if not (lo <= m <= hi):
+        return [], True
+    final, state = min((best[s][n][m - lo], s) for s in range(3))
+    if final == inf:
         return [], True
     beads: list[Bead] = []
     touched = False
@@ -345,12 +385,12 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
         lo, hi = spans[i]
         if (j - lo < 2 and lo > 0) or (hi - j < 2 and hi < m):
             touched = True
-        a, b, cost, penalty = back[i][j - lo]
+        a, b, cost, penalty, prev_state = back[state][i][j - lo]
         en = tuple(range(i - a, i))
         zh = tuple(range(j - b, j))
         kind = "headline_repeat" if a == 0 and b == 1 and zh[0] in scorer.zh_pure else "body"
         beads.append(Bead(en, zh, kind, cost, penalty))
-        i, j = i - a, j - b
+        i, j, state = i - a, j - b, prev_state
     beads.reverse()
     return beads, touched
 
