@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evalkit.corpus.align import Bead, align, headline_cost
+from evalkit.corpus.align import align, headline_cost
 from evalkit.corpus.parse import Article, parse_article
 from evalkit.errors import InputError
 from evalkit.records import ReferenceRecord
