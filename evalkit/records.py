@@ -13,8 +13,9 @@ from typing import Any
 
 from evalkit.errors import InputError
 
-# Alignment shapes: "<number of English paragraphs>-<number of Chinese paragraphs>".
-BEADS = ("1-1", "2-1", "1-2", "1-0", "0-1")
+# Alignment shapes: "<number of English paragraphs>-<number of Chinese paragraphs>"; the aligner
+# uses the wider 3-1 / 1-3 only for verse and lists.
+BEADS = ("1-1", "2-1", "1-2", "1-0", "0-1", "3-1", "1-3")
 
 # What part of the article a reference record holds.
 #   headline        the English ``Title:`` header paired with the Chinese ``###`` headline
