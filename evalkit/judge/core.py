@@ -84,7 +84,9 @@ class JudgeParams:
     mad_floor_gap: float = 3.0
     untranslated_min_han: int = 2  # Han characters in the English before it counts as untranslated
     system_untranslated_share: float = 0.3  # share of Han characters in a hypothesis to flag the system
-    high_align_cost: float | None = None  # absolute cost above which to flag; None: only the robust z
+    # The aligner's align_cost is about half a squared length z-score plus mismatch penalties
+    # (numbers, quotes, brackets): 2.0 is roughly a 2σ length mismatch with nothing shared.
+    high_align_cost: float = 2.0
     fault_threshold: float = 0.5
     weights: Mapping[str, float] = field(default_factory=lambda: {
         "untranslated": 0.95,
@@ -215,7 +217,7 @@ def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
     return out
 
 
-def alignment_flags(ref: ReferenceRecord, cost_z: float | None, params: JudgeParams) -> list[Flag]:
+def alignment_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
     if ref.bead == "0-1" and (ref.kind == "headline_repeat" or ref.kind == "body"):
         # A repeated headline is expected; an untranslated body paragraph is flagged as untranslated.
         return []
@@ -224,11 +226,10 @@ def alignment_flags(ref: ReferenceRecord, cost_z: float | None, params: JudgePar
                    "1-2": "one English paragraph for two Chinese", "0-1": "Chinese with no English"}
         strength = 1.0 if ref.bead == "1-0" else 0.5
         return [Flag("alignment", f"bead {ref.bead}: {meaning.get(ref.bead, 'not one-to-one')}", strength)]
-    high_abs = params.high_align_cost is not None and ref.align_cost >= params.high_align_cost
-    if (cost_z is not None and cost_z >= params.z_flag) or high_abs:
-        strength = _strength(cost_z, params.z_flag) if cost_z is not None and cost_z >= params.z_flag else 0.5
-        return [Flag("alignment", f"alignment cost {ref.align_cost:.3g} (robust z {cost_z:+.1f})"
-                     if cost_z is not None else f"alignment cost {ref.align_cost:.3g}", strength)]
+    if ref.align_cost >= params.high_align_cost:
+        strength = min(1.0, 0.5 + (ref.align_cost - params.high_align_cost) / 4.0)
+        return [Flag("alignment", f"alignment cost {ref.align_cost:.3g} (flagged from {params.high_align_cost:g})",
+                     strength)]
     return []
 
 
@@ -244,10 +245,10 @@ def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Map
 
     Predictors: the Chinese length and every system's output length. For each, the log ratio
     log(len EN / len predictor) is learnt on the corpus (median, MAD scale σ); a paragraph's
-    deviations from the medians are averaged with weights 1/σ² (a system whose lengths track the
-    reference closely — a good MT system — counts more than the Chinese length or a crude gloss),
-    and the averaged deviation gets its own robust z across the corpus, so the result is
-    calibrated however correlated the predictors are. Truncated or empty outputs do not predict.
+    robust z-scores under each predictor are averaged with weights 1/σ² (a system whose lengths
+    track the reference closely — a good MT system — counts more than the Chinese length or a
+    crude gloss). Averaging z-scores (rather than raw deviations) keeps paragraphs comparable
+    when some predictor is missing for them. Truncated or empty outputs do not predict.
     """
     eligible = [r for r in references if _length_eligible(r, params)]
     predictors: dict[str, dict[str, float]] = {"zh": {r.id: math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible}}
@@ -264,12 +265,11 @@ def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Map
             if model is None or r.id not in values:
                 continue
             weight = 1.0 / model.scale ** 2
-            num += weight * (values[r.id] - model.median)
+            num += weight * model.z(values[r.id])
             den += weight
         if den:
             combined[r.id] = num / den
-    model = robust(list(combined.values()), params.mad_floor_log_ratio / 2, params.min_population)
-    return {i: model.z(d) for i, d in combined.items()} if model else {}
+    return combined
 
 
 def _pairwise_chrf(a: str, b: str) -> float:
@@ -301,8 +301,6 @@ def judge(references: Sequence[ReferenceRecord],
         vals = [chrf.get(s, {})[r.id] for r in eligible if r.id in chrf.get(s, {})]
         score_model[s] = robust(vals, params.mad_floor_chrf, params.min_population)
 
-    costs = robust([r.align_cost for r in references if r.bead == "1-1" and r.en.strip() and r.zh.strip()],
-                   0.0 + 1e-6, params.min_population)
 
     gaps: dict[str, float] = {}
     if len(systems) >= 2:
@@ -336,9 +334,7 @@ def judge(references: Sequence[ReferenceRecord],
         flags += number_flags(r)
         flags += dateline_flags(r)
 
-        cost_z = costs.z(r.align_cost) if costs is not None and r.bead == "1-1" else None
-        signals["align_cost_z"] = cost_z
-        flags += alignment_flags(r, cost_z, params)
+        flags += alignment_flags(r, params)
 
         if _length_eligible(r, params):
             z = length_z.get(r.id)
