@@ -9,7 +9,7 @@ import yaml
 
 from evalkit.cli import main
 from evalkit.config import SystemConfig, load_config
-from evalkit.errors import ConfigError
+from evalkit.errors import BackendError, ConfigError
 from evalkit.jsonl import write_jsonl
 from evalkit.records import read_hypotheses
 from evalkit.systems.base import BACKENDS, create_system
@@ -86,3 +86,31 @@ def test_every_shipped_config_parses_and_names_known_backends(config):
     assert parsed.systems
     for system in parsed.systems:
         assert system.backend in BACKENDS
+
+
+OFFLINE_CONFIGS = ["gloss.yaml", "file.yaml"]
+
+
+@pytest.mark.parametrize("config", OFFLINE_CONFIGS)
+def test_offline_configs_translate_the_seed(config, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    parsed = load_config(REPO / "configs" / config, out=str(tmp_path / "run"))
+    from evalkit.records import read_references
+    from evalkit.systems.runner import translate_systems
+
+    results = translate_systems(parsed, read_references(parsed.reference), tmp_path / "run")
+    assert set(results) == {s.name for s in parsed.systems}
+    assert all(any(r.hyp for r in records) for records in results.values())
+
+
+@pytest.mark.parametrize("config", ["opus-mt.yaml", "nllb.yaml", "m2m100.yaml", "mbart50.yaml", "madlad.yaml",
+                                    "qwen.yaml", "openai.yaml"])
+def test_model_configs_are_valid_down_to_the_download(config, monkeypatch):
+    # Every option is accepted by its backend; what stops them here is only the missing network.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-used")
+    for system in load_config(REPO / "configs" / config).systems:
+        if system.backend in {"hf-seq2seq", "hf-causal"}:
+            with pytest.raises(BackendError, match="Hub is unreachable"):
+                create_system(system)
+        else:
+            create_system(system).close()
