@@ -245,10 +245,12 @@ def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Map
 
     Predictors: the Chinese length and every system's output length. For each, the log ratio
     log(len EN / len predictor) is learnt on the corpus (median, MAD scale σ); a paragraph's
-    robust z-scores under each predictor are averaged with weights 1/σ² (a system whose lengths
+    robust z-scores under each predictor are combined with weights 1/σ² (a system whose lengths
     track the reference closely — a good MT system — counts more than the Chinese length or a
-    crude gloss). Averaging z-scores (rather than raw deviations) keeps paragraphs comparable
-    when some predictor is missing for them. Truncated or empty outputs do not predict.
+    crude gloss): a weighted median with three or more predictors, so that one system's broken
+    output cannot raise a flag alone, else a weighted mean. Combining z-scores (rather than raw
+    deviations) keeps paragraphs comparable when some predictor is missing for them. Truncated
+    or empty outputs do not predict.
     """
     eligible = [r for r in references if _length_eligible(r, params)]
     predictors: dict[str, dict[str, float]] = {"zh": {r.id: math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible}}
@@ -259,16 +261,20 @@ def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Map
               for p, v in predictors.items()}
     combined: dict[str, float] = {}
     for r in eligible:
-        num = den = 0.0
-        for p, values in predictors.items():
-            model = models[p]
-            if model is None or r.id not in values:
-                continue
-            weight = 1.0 / model.scale ** 2
-            num += weight * model.z(values[r.id])
-            den += weight
-        if den:
-            combined[r.id] = num / den
+        zs = [(models[p].z(values[r.id]), 1.0 / models[p].scale ** 2)  # type: ignore[union-attr]
+              for p, values in predictors.items() if models[p] is not None and r.id in values]
+        if len(zs) >= 3:
+            # Weighted median: one system's broken output cannot drag the paragraph's z alone.
+            zs.sort()
+            half = sum(w for _, w in zs) / 2
+            acc = 0.0
+            for z, w in zs:
+                acc += w
+                if acc >= half:
+                    combined[r.id] = z
+                    break
+        elif zs:
+            combined[r.id] = sum(z * w for z, w in zs) / sum(w for _, w in zs)
     return combined
 
 
