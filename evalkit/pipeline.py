@@ -461,7 +461,7 @@ def render_comparison(result: Mapping[str, Any]) -> str:
 def compare_command(args: argparse.Namespace) -> int:
     result = compare_runs(args.run_a, args.run_b)
     text = render_comparison(result)
-    print(text)
+    print(text, end="")
     if getattr(args, "out", None):
         _write_text(Path(args.out), text)
     return 0
