@@ -1,0 +1,232 @@
+"""Measure the divergence judge on injected defects, and on the corpus's verified defects.
+
+    .venv/bin/python bench/bench_judge.py [--quick]
+
+Method: ingest tests/data/corpus/articles (the real aligner), translate once with the offline
+``gloss`` and read the ``file`` system from tests/data/corpus/hyps (hypotheses depend only on the
+Chinese, which the defects never touch). For each defect type, damage a seeded random sample of
+clean body paragraphs (1-1 beads, ≥ 20 Chinese characters, in documents whose MANIFEST defect
+is ``none``), rescore chrF and rerun the judge on the whole corpus; positives are the damaged
+paragraphs, negatives every other clean paragraph. Report AUROC of ``suspicion`` and precision /
+recall at the default fault threshold (0.5) and at ``gates.suspicion_threshold`` (0.8), with
+``gloss`` alone and with ``gloss`` + ``file``. Writes bench/results/judge.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import random
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from evalkit.config import SystemConfig  # noqa: E402
+from evalkit.corpus import ingest_paths  # noqa: E402
+from evalkit.judge import JudgeParams, judge  # noqa: E402
+from evalkit.metrics import score_pairs  # noqa: E402
+from evalkit.records import HypothesisRecord, ReferenceRecord  # noqa: E402
+from evalkit.systems.base import Segment, create_system  # noqa: E402
+
+CORPUS = REPO / "tests" / "data" / "corpus"
+OUT = REPO / "bench" / "results" / "judge.md"
+_SENT = re.compile(r"(?<=[.!?])[\"”’)]?\s+")
+NAMES = ["Zhou Enlai", "Liu Shaoqi", "Zhu De", "Chen Yi", "He Long", "Peng Dehuai"]
+INVENTED = " The meeting closed amid warm applause after the delegates adopted a resolution of thanks."
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENT.split(text) if s.strip()]
+
+
+# Each defect: (ref, next_ref_in_doc) -> damaged English, or None when the paragraph does not qualify.
+def truncate(r, nxt):
+    return r.en[: len(r.en) // 2].rstrip() if len(r.en) > 60 else None
+
+
+def drop_sentence(r, nxt):
+    s = _sentences(r.en)
+    if len(s) < 2:
+        return None
+    k = max(range(len(s)), key=lambda i: len(s[i]))
+    return " ".join(s[:k] + s[k + 1:])
+
+
+def shift(r, nxt):
+    return nxt.en if nxt is not None and nxt.en and nxt.en != r.en else None
+
+
+def untranslated(r, nxt):
+    return r.zh.replace("\n", "")
+
+
+def change_number(r, nxt):
+    m = re.search(r"\b(\d+)\b", r.en)
+    if m:
+        return r.en[: m.start()] + str(int(m.group(1)) + 10) + r.en[m.end():]
+    m = re.search(r"\b(January|February|March|April|May|June|July|August|September|October|November|December) (\d{1,2})\b", r.en)
+    if m:
+        return r.en[: m.start(2)] + str(int(m.group(2)) % 28 + 1) + r.en[m.end(2):]
+    return None
+
+
+def drop_dateline(r, nxt):
+    if "新华社" not in r.zh:
+        return None
+    out = re.sub(r"\(?\b(?:According to )?(?:the )?(?:Xinhua(?: News Agency)?|New China News Agency|NCNA)\b[^.—:-]{0,40}[.—:-]\)?\s*",
+                 "", r.en, count=1, flags=re.I)
+    return out if out != r.en else None
+
+
+def add_sentence(r, nxt):
+    return r.en + INVENTED
+
+
+def swap_name(r, nxt):
+    m = re.search(r"\b([A-Z][a-z]+ [A-Z][a-z]+(?:[a-z']*))\b", r.en[1:])
+    if not m:
+        return None
+    name = m.group(1)
+    other = next(n for n in NAMES if n != name)
+    return r.en.replace(name, other, 1)
+
+
+DEFECTS = {"truncate": truncate, "drop_sentence": drop_sentence, "shift": shift, "untranslated": untranslated,
+           "change_number": change_number, "drop_dateline": drop_dateline, "add_sentence": add_sentence,
+           "swap_name": swap_name}
+
+
+def auroc(pos: list[float], neg: list[float]) -> float:
+    """Probability that a random positive outranks a random negative (ties count half)."""
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def pr(pos: list[float], neg: list[float], threshold: float) -> tuple[float, float]:
+    tp = sum(p >= threshold for p in pos)
+    fp = sum(n >= threshold for n in neg)
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    return precision, tp / len(pos) if pos else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer damaged paragraphs per defect")
+    parser.add_argument("--per-defect", type=int, default=12)
+    args = parser.parse_args()
+    per_defect = 4 if args.quick else args.per_defect
+    started = time.perf_counter()
+
+    manifest = {row["repo_path"].split("/")[-1]: row["defect"]
+                for row in csv.DictReader((CORPUS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")}
+    refs: list[ReferenceRecord] = ingest_paths([CORPUS / "articles"]).records
+    source_of = {r.id: str(r.meta.get("source", "")) for r in refs}
+
+    def manifest_defect(r: ReferenceRecord) -> str:
+        src = source_of[r.id].split("__")[-1]
+        return manifest.get(src, "none")
+
+    with create_system(SystemConfig(name="gloss", backend="gloss")) as gloss:
+        out = gloss.translate([Segment(r.id, r.zh) for r in refs])
+    hyps_gloss = {r.id: HypothesisRecord(r.id, gloss.fingerprint, t.hyp) for r, t in zip(refs, out, strict=True)}
+    file_cfg = SystemConfig(name="file", backend="file", path=str(CORPUS / "hyps"), key="zh", allow_missing=True)
+    with create_system(file_cfg) as fsys:
+        out = fsys.translate([Segment(r.id, r.zh) for r in refs])
+    hyps_file = {r.id: HypothesisRecord(r.id, fsys.fingerprint, t.hyp) for r, t in zip(refs, out, strict=True)}
+    setups = {"gloss": {"gloss": hyps_gloss}, "gloss+file": {"gloss": hyps_gloss, "file": hyps_file}}
+
+    by_doc: dict[str, list[ReferenceRecord]] = {}
+    for r in refs:
+        by_doc.setdefault(r.doc_id, []).append(r)
+    nxt = {}
+    for doc in by_doc.values():
+        for a, b in zip(doc, doc[1:] + [None]):
+            nxt[a.id] = b if b is not None and b.kind == "body" and b.en else None
+    clean = [r for r in refs if r.kind == "body" and r.bead == "1-1" and len(r.zh) >= 20 and r.en.strip()
+             and manifest_defect(r) == "none"]
+    params = JudgeParams()
+
+    def run_judge(records, setup):
+        pairs = [(h[r.id].hyp, r.en) for h in setup.values() for r in records if r.en.strip() and r.zh.strip()]
+        ids = [r.id for r in records if r.en.strip() and r.zh.strip()]
+        segs = score_pairs(pairs, ["chrf"], workers=None)
+        chrf = {}
+        for k, name in enumerate(setup):
+            chrf[name] = {i: s.scores["chrf"] for i, s in zip(ids, segs[k * len(ids):(k + 1) * len(ids)], strict=True)}
+        return {j.id: j for j in judge(records, setup, chrf, params)}
+
+    rng = random.Random(12345)
+    results = []  # (setup, defect, n, auroc, p50, r50, p80, r80, flags)
+    baseline = {name: run_judge(refs, setup) for name, setup in setups.items()}
+    for defect, fn in DEFECTS.items():
+        candidates = [(r, e) for r in clean if (e := fn(r, nxt.get(r.id))) is not None]
+        # At most half of the clean paragraphs, so that negatives remain.
+        sample = rng.sample(candidates, min(per_defect, len(candidates), len(clean) // 2))
+        damaged_ids = {r.id for r, _ in sample}
+        new_en = {r.id: e for r, e in sample}
+        records = [replace(r, en=new_en[r.id]) if r.id in new_en else r for r in refs]
+        for name, setup in setups.items():
+            js = run_judge(records, setup)
+            pos = [js[i].suspicion for i in damaged_ids]
+            neg = [js[r.id].suspicion for r in clean if r.id not in damaged_ids]
+            p50, r50 = pr(pos, neg, 0.5)
+            p80, r80 = pr(pos, neg, 0.8)
+            names: dict[str, int] = {}
+            for i in damaged_ids:
+                for f in {f.name for f in js[i].flags}:
+                    names[f] = names.get(f, 0) + 1
+            top = ", ".join(f"{k} {v}" for k, v in sorted(names.items(), key=lambda kv: -kv[1])[:3])
+            results.append((name, defect, len(sample), auroc(pos, neg), p50, r50, p80, r80, top))
+
+    # Verified defects of MANIFEST.tsv: is the affected document's paragraph flagged?
+    verified = []
+    for src, defect in manifest.items():
+        if defect == "none":
+            continue
+        doc_refs = [r for r in refs if source_of[r.id].split("__")[-1] == src]
+        for name, js in baseline.items():
+            flagged = [(r.id.split("#")[-1], sorted({f.name for f in js[r.id].flags}), js[r.id].suspicion)
+                       for r in doc_refs if js[r.id].flags]
+            verified.append((name, src, defect, flagged))
+
+    clean_neg = {name: sum(baseline[name][r.id].suspicion >= 0.5 for r in clean) for name in setups}
+    cpus = os.cpu_count()
+    lines = ["## Divergence judge on injected defects", ""]
+    lines += [f"- Machine: {cpus} CPUs, Python {platform.python_version()} ({platform.machine()})",
+              f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+              f"- Command: `.venv/bin/python bench/bench_judge.py{' --quick' if args.quick else ''}`",
+              f"- Corpus: {len(refs)} reference records from {len(by_doc)} articles (ingested with the real aligner); "
+              f"{len(clean)} clean body paragraphs (1-1, ≥ 20 Chinese characters, MANIFEST defect `none`); "
+              f"up to {per_defect} damaged per defect type (seed 12345); negatives: the other clean paragraphs.",
+              f"- Undamaged corpus: clean paragraphs at suspicion ≥ 0.5: "
+              + ", ".join(f"{k} {v}/{len(clean)}" for k, v in clean_neg.items()),
+              f"- Wall time: {time.perf_counter() - started:.1f} s", ""]
+    lines += ["| systems | defect | n | AUROC | P@0.5 | R@0.5 | P@0.8 | R@0.8 | flags on the damaged |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, defect, n, a, p50, r50, p80, r80, top in results:
+        lines.append(f"| {name} | {defect} | {n} | {a:.3f} | {p50:.2f} | {r50:.2f} | {p80:.2f} | {r80:.2f} | {top} |")
+    lines += ["", "Precision is per defect type against all clean paragraphs (one defect type injected at a time).",
+              "", "Verified defects (MANIFEST.tsv), undamaged corpus: flagged paragraphs of each affected document "
+              "(paragraph index, flags, suspicion).", "", "| systems | document | verified defect | flagged |",
+              "| --- | --- | --- | --- |"]
+    for name, src, defect, flagged in verified:
+        cell = "; ".join(f"#{i} {'+'.join(f)} {s:.2f}" for i, f, s in flagged) or "nothing flagged"
+        lines.append(f"| {name} | {src} | {defect.replace('|', '/')[:90]} | {cell} |")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
