@@ -110,7 +110,12 @@ def _seed_torch() -> None:
     torch.manual_seed(0)
 
 
-def build_marian(folder: Path) -> Path:
+def build_marian(folder: Path, *, vocab_size: int | None = None, d_model: int = TINY["d_model"],
+                 layers: int = TINY["layers"], heads: int = TINY["heads"], ffn: int = TINY["ffn"],
+                 positions: int = TINY_LIMIT) -> Path:
+    """A Marian model (tiny by default). ``vocab_size`` pads the vocabulary with unused pieces and
+    the other sizes scale the network, so the same builder gives opus-mt-zh-en's shapes
+    (vocab 65001, d_model 512, 6+6 layers, 8 heads, ffn 2048, 512 positions) for benchmarks."""
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,15 +128,16 @@ def build_marian(folder: Path) -> Path:
     vocab = {"</s>": 0, "<unk>": 1}
     for i in range(sp.get_piece_size()):
         vocab.setdefault(sp.id_to_piece(i), len(vocab))
+    while vocab_size is not None and len(vocab) < vocab_size - 1:
+        vocab[f"<unused{len(vocab)}>"] = len(vocab)
     vocab["<pad>"] = len(vocab)
     (work / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tokenizer = MarianTokenizer(str(spm_file), str(spm_file), str(work / "vocab.json"),
-                                source_lang="zh", target_lang="en", model_max_length=TINY_LIMIT)
+                                source_lang="zh", target_lang="en", model_max_length=positions)
     _seed_torch()
-    config = MarianConfig(vocab_size=len(vocab), d_model=TINY["d_model"], encoder_layers=TINY["layers"],
-                          decoder_layers=TINY["layers"], encoder_attention_heads=TINY["heads"],
-                          decoder_attention_heads=TINY["heads"], encoder_ffn_dim=TINY["ffn"], decoder_ffn_dim=TINY["ffn"],
-                          max_position_embeddings=TINY_LIMIT, pad_token_id=vocab["<pad>"], eos_token_id=0,
+    config = MarianConfig(vocab_size=len(vocab), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
+                          encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn,
+                          decoder_ffn_dim=ffn, max_position_embeddings=positions, pad_token_id=vocab["<pad>"], eos_token_id=0,
                           decoder_start_token_id=vocab["<pad>"], forced_eos_token_id=0)
     MarianMTModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

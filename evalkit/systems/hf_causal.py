@@ -104,7 +104,7 @@ class CausalTranslator(Translator):
 
     def count_tokens(self, text: str) -> int:
         """Tokens of the whole rendered chat for ``text``: what counts against the context."""
-        return len(self.tokenizer(self.render(text), add_special_tokens=False)["input_ids"])
+        return len(self.tokenizer(self.render(text), add_special_tokens=False, verbose=False)["input_ids"])
 
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         self._load()

@@ -161,7 +161,8 @@ class Seq2SeqTranslator(Translator):
     # -- translating -----------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
         """Tokens the model receives for ``text``: prefix and special tokens included."""
-        return len(self.tokenizer(self.prefix + text)["input_ids"])
+        # verbose=False: measuring an over-long text is the point here, not an indexing error.
+        return len(self.tokenizer(self.prefix + text, verbose=False)["input_ids"])
 
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         self._load()
@@ -173,7 +174,7 @@ class Seq2SeqTranslator(Translator):
             truncated[i] = chunked.truncated
             pieces.extend(chunked.pieces)
             owner.extend([i] * len(chunked.pieces))
-        lengths = [len(ids) for ids in self.tokenizer([self.prefix + p for p in pieces])["input_ids"]] if pieces else []
+        lengths = [len(ids) for ids in self.tokenizer([self.prefix + p for p in pieces], verbose=False)["input_ids"]] if pieces else []
         order = sorted(range(len(pieces)), key=lambda k: lengths[k], reverse=True)
         outputs = run_batches([pieces[k] for k in order], self.batch_size, self._generate)
         by_piece = [""] * len(pieces)
