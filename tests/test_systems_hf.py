@@ -219,3 +219,75 @@ def test_the_runner_caches_model_output(tiny):
     second = translate_system(config, system, refs)
     assert all(r.cached for r in second) and [r.hyp for r in first] == [r.hyp for r in second]
 
+
+
+def test_out_of_memory_halves_the_batch_and_retries():
+    import torch
+
+    from evalkit.systems.hf_common import run_batches
+
+    sizes: list[int] = []
+
+    def generate(batch):
+        sizes.append(len(batch))
+        if len(batch) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [x * 10 for x in batch]
+
+    assert run_batches(list(range(7)), 8, generate) == [x * 10 for x in range(7)]
+    assert sizes[:3] == [7, 4, 2]
+
+
+def test_out_of_memory_at_batch_size_one_is_a_clear_error():
+    import torch
+
+    from evalkit.systems.hf_common import run_batches
+
+    def generate(batch):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(BackendError, match="out of memory even with a batch of 1"):
+        run_batches([1, 2], 2, generate)
+
+
+def test_other_errors_are_not_mistaken_for_out_of_memory():
+    from evalkit.systems.hf_common import run_batches
+
+    def generate(batch):
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        run_batches([1, 2], 2, generate)
+
+
+@pytest.mark.parametrize(("requested", "device"), [(None, "cpu"), ("auto", "cpu"), ("cpu", "cpu")])
+def test_device_is_chosen_automatically_or_as_configured(requested, device, monkeypatch):
+    import torch
+
+    from evalkit.systems.hf_common import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device(requested) == device
+
+
+def test_cuda_is_preferred_when_present(monkeypatch):
+    import torch
+
+    from evalkit.systems.hf_common import pick_device, pick_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert pick_device(None) == "cuda"
+    assert pick_dtype("auto", "cuda") == torch.bfloat16
+    assert pick_dtype("auto", "cpu") == torch.float32
+
+
+def test_asking_for_cuda_without_it_is_a_clear_error(monkeypatch):
+    import torch
+
+    from evalkit.systems.hf_common import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(BackendError, match="CUDA is not available"):
+        pick_device("cuda")
