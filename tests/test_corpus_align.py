@@ -215,7 +215,7 @@ def test_every_record_has_a_bead_and_a_non_negative_cost():
             assert record.align_cost >= 0
 
 
-def test_a_thousand_paragraph_document_aligns_in_well_under_a_second():
+def test_a_thousand_paragraph_document_aligns_with_a_banded_programme():
     # The whole corpus, five times over, as one document: 1,005 English and 1,055 Chinese lines.
     articles = [parse_article(p) for p in ALL_FILES]
     en = tuple(p for a in articles for p in a.en) * 5
@@ -225,5 +225,6 @@ def test_a_thousand_paragraph_document_aligns_in_well_under_a_second():
     beads = align(big)
     elapsed = time.perf_counter() - start
     assert sum(len(b.en) for b in beads) == len(en) and sum(len(b.zh) for b in beads) == len(zh)
-    # ~0.5 s alone on this machine; the margin is for a loaded shared CI runner.
-    assert elapsed < 1.5, elapsed
+    # ~0.5 s alone on 2 cores (bench/bench_ingest.py measures it). The bound only catches a lost
+    # band (a full DP over 1,000 × 1,000 cells takes far longer), not a few percent of speed.
+    assert elapsed < 5, elapsed
