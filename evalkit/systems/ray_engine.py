@@ -131,12 +131,17 @@ class _TranslateActor:
 
 
 def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
-    # GPU actors need one CPU to feed the GPU. CPU-only actors share the cluster's CPUs evenly:
-    # Ray sets OMP_NUM_THREADS from this, so N replicas on C cores do not each start C threads.
+    """CPUs reserved by (and threads given to) each actor.
+
+    GPU actors need one CPU to feed their GPU. CPU-only actors split the cluster's cores, less one
+    left to the driver and Ray's own processes: Ray sets ``OMP_NUM_THREADS`` from this number,
+    and OpenMP threads that must share a core with Ray's polling stall at every barrier (on a
+    2-core machine one replica ran 2–2.5× slower with 2 threads than with 1).
+    """
     if engine.gpus_per_worker > 0:
         return 1.0
-    total = float(ray.cluster_resources().get("CPU", 1.0))
-    return max(1.0, float(int(total // engine.workers)))
+    total = int(ray.cluster_resources().get("CPU", 1.0))
+    return float(max(1, (total - 1) // engine.workers))
 
 
 def translate_with_ray(config: RunConfig, system: SystemConfig, references: Sequence[ReferenceRecord], *,
