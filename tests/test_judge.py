@@ -89,6 +89,12 @@ def test_changed_date_is_a_number_mismatch_with_evidence():
     ("备麦籽十九石", "prepared nineteen shi of wheat seed", True),
     ("第六舰队", "the Sixth Fleet", True),
     ("十分肯定，一个问题，万岁", "quite certain, a question, long live", True),
+    # A count restating the list before it is not a number the English must repeat …
+    ("美英两国在中近东所进行的侵略", "the aggression of the United States and the United Kingdom", True),
+    ("苏、美、英、法、印五国政府首脑会议", "a summit of the Soviet Union, the United States, Britain, France and India", True),
+    # … but a count that does not match its list still is.
+    ("苏、美、英三国政府首脑会议", "a summit of the Soviet Union, the United States, Britain", True),
+    ("苏、美、英五国政府首脑会议", "a summit of the Soviet Union, the United States, Britain", False),
 ])
 def test_numbers_and_dates_are_found_in_the_english(zh, en, ok):
     english = english_numbers(en)

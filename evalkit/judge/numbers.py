@@ -40,6 +40,25 @@ def _in_idiom(text: str, start: int, end: int) -> bool:
     return False
 
 
+# One-character abbreviations of states, as in 美英两国 ("the US and Britain, the two countries").
+_STATE_ABBREVIATIONS = set("中美英法苏德日意印朝越蒙波捷匈罗保阿古埃叙伊")
+
+
+def _restates_enumeration(text: str, start: int, end: int, value: float) -> bool:
+    """A count that restates the list right before it: 苏、美、英、法、印五国, 美英两国.
+
+    The English names the members ("the Soviet Union, the United States, …") and rarely repeats
+    the count, so checking it would flag a faithful translation.
+    """
+    if end >= len(text) or text[end] not in "国方党":
+        return False
+    before = text[:start]
+    if value == 2 and len(before) >= 2 and set(before[-2:]) <= _STATE_ABBREVIATIONS:
+        return True
+    run = re.search(r"[\u4e00-\u9fff、]+$", before)
+    return bool(run and "、" in run.group(0) and run.group(0).count("、") + 1 == value)
+
+
 def zh_numbers(text: str) -> list[NumberItem]:
     """The numbers and dates of a Chinese text that an English translation should carry."""
     from evalkit.systems.zhnum import Date, find_numbers
@@ -63,6 +82,8 @@ def zh_numbers(text: str) -> list[NumberItem]:
             continue
         if value.value == 1:
             continue  # 一个, 第一: "a", "first", "one", "primary"… too ambiguous to check
+        if _restates_enumeration(text, span.start, span.end, value.value):
+            continue
         items.append(NumberItem(span.text, "number", float(value.value)))
     return items
 
