@@ -240,7 +240,8 @@ def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = Non
     print(f"  {flags['paragraphs_flagged']} paragraphs flagged, {flags['suspicious']} with suspicion ≥ "
           f"{flags['suspicion_threshold']}", file=out)
     for g in summary["gates"]:
-        print(f"  gate {g['name']}: {'pass' if g['passed'] else 'FAIL'} (value {g['value']}, limit {g['limit']})", file=out)
+        value = f"{g['value']:.4g}" if isinstance(g["value"], float) else g["value"]
+        print(f"  gate {g['name']}: {'pass' if g['passed'] else 'FAIL'} (value {value}, limit {g['limit']})", file=out)
 
 
 # --- commands -----------------------------------------------------------------------------------
