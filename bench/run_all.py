@@ -82,7 +82,7 @@ def _gpu() -> str:
     return "none (GPU figures are not measured in this run)"
 
 
-def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[tuple[str, int, float]]) -> str:
+def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[tuple[str, int, float, str]]) -> str:
     lines = [
         "# evalkit benchmarks",
         "",
@@ -96,10 +96,14 @@ def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[tup
         f"- OS: {_os_name()}",
         f"- python {platform.python_version()}; " + "; ".join(f"{d} {_version(d)}" for d in VERSIONS),
         "",
-        "| bench | exit | wall s |",
-        "| --- | --- | --- |",
+        "The machine may be shared: the 1-minute load average before each bench is recorded, as a",
+        "load above the core count means other processes competed for the CPU during that bench.",
+        "",
+        "| bench | exit | wall s | load average before |",
+        "| --- | --- | --- | --- |",
     ]
-    lines += [f"| {name} | {'ok' if rc == 0 else f'FAILED ({rc})'} | {secs:.1f} |" for name, rc, secs in outcomes]
+    lines += [f"| {name} | {'ok' if rc == 0 else f'FAILED ({rc})'} | {secs:.1f} | {load} |"
+              for name, rc, secs, load in outcomes]
     return "\n".join(lines) + "\n"
 
 
@@ -118,16 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    outcomes: list[tuple[str, int, float]] = []
+    outcomes: list[tuple[str, int, float, str]] = []
     for script in scripts:
         area = script.stem.removeprefix("bench_")
         cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         print(f"== {area}: {' '.join(cmd)}", flush=True)
+        load = f"{os.getloadavg()[0]:.2f}"
         t = time.perf_counter()
         rc = subprocess.run(cmd, cwd=REPO, env=env).returncode
         secs = time.perf_counter() - t
         print(f"== {area}: exit {rc} in {secs:.1f} s", flush=True)
-        outcomes.append((area, rc, secs))
+        outcomes.append((area, rc, secs, load))
         if rc != 0:
             # Keep the failure visible in RESULTS.md instead of silently reusing an old section.
             (RESULTS_DIR / f"{area}.md").write_text(
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     body = "\n".join(p.read_text(encoding="utf-8").rstrip() + "\n" for p in sections)
     RESULTS.write_text(header(command, started, time.perf_counter() - t0, outcomes) + "\n" + body, encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(REPO)}")
-    return 0 if all(rc == 0 for _, rc, _ in outcomes) else 1
+    return 0 if all(rc == 0 for _, rc, _, _ in outcomes) else 1
 
 
 def _rank(area: str) -> tuple[int, str]:
