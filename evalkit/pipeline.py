@@ -401,7 +401,15 @@ def compare_runs(path_a: str, path_b: str, *, n_bootstrap: int = 1000, seed: int
                       and rows_a[i]["zh"].strip()
                       and (rows_a[i]["systems"].get(name) or {}).get("hyp") is not None
                       and (rows_b[i]["systems"].get(name) or {}).get("hyp") is not None]
-            if common:
+            identical = bool(common) and all(
+                rows_a[i]["systems"][name]["hyp"] == rows_b[i]["systems"][name]["hyp"] for i in common)
+            if identical:
+                # sacrebleu's paired tests give p = 1/(n+1) for a system against itself (its
+                # convention: a zero difference is not "chance"); say what happened instead.
+                score = (a.get("corpus", {}).get("chrf") or {}).get("score")
+                entry["significance"] = {"metric": "chrf", "test": "identical", "paragraphs": len(common),
+                                         "a": score, "b": score, "delta": 0.0, "p_value": 1.0}
+            elif common:
                 pairs = ([(rows_a[i]["systems"][name]["hyp"], rows_a[i]["en"]) for i in common]
                          + [(rows_b[i]["systems"][name]["hyp"], rows_b[i]["en"]) for i in common])
                 segs = score_pairs(pairs, ["chrf"], 1)
@@ -441,7 +449,9 @@ def render_comparison(result: Mapping[str, Any]) -> str:
     out.append("")
     for s in result["systems"]:
         sig = s.get("significance")
-        if sig:
+        if sig and sig["test"] == "identical":
+            out.append(f"- {md_cell(s['system'])}: identical hypotheses on the {sig['paragraphs']} common paragraphs")
+        elif sig:
             out.append(f"- {md_cell(s['system'])}: chrF {sig['a']:.2f} → {sig['b']:.2f} on {sig['paragraphs']} common "
                        f"paragraphs, paired bootstrap p = {sig['p_value']:.4f}")
         elif s["in_a"] and s["in_b"]:

@@ -38,3 +38,13 @@ def test_compare_reports_scores_significance_and_flag_changes(tmp_path, capsys):
 def test_compare_of_a_folder_without_summary_exits_2(tmp_path):
     (tmp_path / "empty").mkdir()
     assert main(["compare", str(tmp_path / "empty"), str(tmp_path / "empty")]) == 2
+
+
+def test_a_system_compared_with_itself_is_reported_identical_not_significant(tmp_path, capsys):
+    a = _run(tmp_path, "a", {"name": "mt", "backend": "gloss"})
+    b = _run(tmp_path, "b", {"name": "mt", "backend": "gloss"})
+    capsys.readouterr()
+    assert main(["compare", str(a), str(b)]) == 0
+    text = capsys.readouterr().out
+    assert "mt: identical hypotheses on the" in text
+    assert "paired bootstrap p" not in text
