@@ -49,6 +49,7 @@ log = logging.getLogger("evalkit.systems")
 
 # Backends with no model to replicate: their work stays on the driver.
 IN_PROCESS_BACKENDS = frozenset({"file"})
+MAX_BLOCKS = 20_000
 
 
 def _import_ray() -> Any:
@@ -197,8 +198,10 @@ def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: di
     ctx.enable_progress_bars = False  # our own bar counts paragraphs, as the in-process runner's does
     # Sources travel as one JSON string per batch: a batch stays one row whatever Arrow does to lists.
     rows = [{"batch": i, "sources": json.dumps(b, ensure_ascii=False)} for i, b in enumerate(batches)]
-    # One block per batch lets every actor start at once instead of waiting for a big block to split.
-    dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+    # About one block per batch: every actor starts at once, and each finished block reaches the
+    # cache at once (a block's results come back together). Capped so a million-paragraph run
+    # does not schedule a task per batch.
+    dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), MAX_BLOCKS))
     workers = min(engine.workers, len(rows))
     translated = dataset.map_batches(
         _TranslateActor,
