@@ -6,6 +6,7 @@ Specification:
 - the driver consults the cache before dispatching: cached paragraphs are served from it (never
   recomputed by a worker), and a fully cached rerun dispatches nothing;
 - results stream back into the cache, so the in-process path then finds everything cached;
+- a backend's error on a worker reaches the user with the same message as in-process;
 - Ray missing is a clear error that says how to install it.
 
 Ray starts once for the module (start-up costs several seconds on 2 cores).
@@ -96,6 +97,23 @@ def test_the_cache_is_consulted_before_any_work_is_dispatched(local_ray, marian,
     others = [r for r, ref in zip(records, references, strict=True) if ref.zh and ref.zh != planted.zh]
     assert others and not any(r.cached for r in others), "the rest was translated by the workers"
     assert [r.id for r in records] == [r.id for r in references], "records come back in reference order"
+
+
+def test_a_backend_error_on_a_worker_reaches_the_user_with_its_own_message(local_ray, tmp_path):
+    pytest.importorskip("ctranslate2")
+    from tests.tiny_models import build_t5
+
+    # ct2 accepts the config (describe succeeds) but refuses a T5 model when it loads, on the worker.
+    system = SystemConfig(name="t5-on-ct2", backend="ct2", model=str(build_t5(tmp_path / "t5")), batch_size=4)
+    config = RunConfig(reference="unused", cache=str(tmp_path / "c.sqlite"), systems=[system],
+                       engine=EngineConfig(name="ray", workers=1))
+    references = seed_references()[:3]
+    with pytest.raises(BackendError) as in_process:
+        translate_system(config.model_copy(update={"engine": EngineConfig()}), system, references)
+    with pytest.raises(BackendError) as on_ray:
+        ray_engine.translate_with_ray(config, system, references, progress=False)
+    assert str(on_ray.value) == str(in_process.value)
+    assert "hf-seq2seq" in str(on_ray.value)
 
 
 def test_ray_not_installed_says_how_to_install_it(monkeypatch):

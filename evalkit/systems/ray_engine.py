@@ -111,18 +111,37 @@ class _TranslateActor:
         self.fingerprint = self.translator.fingerprint
 
     def __call__(self, rows: dict[str, Any]) -> dict[str, list[Any]]:
-        from evalkit.systems.base import Segment
+        from evalkit.errors import EvalkitError
+        from evalkit.systems.base import PartialTranslationError, Segment
 
-        out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": []}
+        out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": [], "error": []}
         for batch_id, sources in zip(rows["batch"], rows["sources"], strict=True):
             sources = json.loads(sources)
-            translations = self.translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(sources)])
-            if len(translations) != len(sources):
-                raise RuntimeError(f"{self.translator.name}: backend returned {len(translations)} translations "
-                                   f"for {len(sources)} segments")
+            results: list[list[Any] | None] = [None] * len(sources)
+            error = ""
+            # Failures travel back as data: Ray Data keeps only the text of a worker's exception, and
+            # the user must see the backend's own message (a missing CUDA library, an unreachable
+            # model), while a partial batch's finished translations still reach the cache.
+            try:
+                translations = self.translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(sources)])
+                if len(translations) != len(sources):
+                    raise RuntimeError(f"{self.translator.name}: backend returned {len(translations)} translations "
+                                       f"for {len(sources)} segments")
+                results = [[t.hyp, t.chunks, t.truncated] for t in translations]
+            except PartialTranslationError as exc:
+                error = "user:" + str(exc)
+                for i, t in exc.done.items():
+                    results[i] = [t.hyp, t.chunks, t.truncated]
+            except EvalkitError as exc:
+                error = "user:" + str(exc)
+            except Exception:  # a bug: keep its traceback for the driver to show
+                import traceback
+
+                error = "bug:" + traceback.format_exc()
             out["batch"].append(int(batch_id))
             out["fingerprint"].append(self.fingerprint)
-            out["results"].append(json.dumps([[t.hyp, t.chunks, t.truncated] for t in translations], ensure_ascii=False))
+            out["results"].append(json.dumps(results, ensure_ascii=False))
+            out["error"].append(error)
         return out
 
     def __del__(self) -> None:
@@ -224,23 +243,32 @@ def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: di
                     f"system {system.name!r}: a Ray worker built a different system ({row['fingerprint']}) than the "
                     f"one described ({fingerprint}); the cluster's nodes differ (devices or package versions)")
             sources = batches[int(row["batch"])]
-            results = [Translation(hyp, int(chunks), bool(truncated)) for hyp, chunks, truncated in json.loads(row["results"])]
-            cache.put_many(fingerprint, list(zip(sources, results, strict=True)))  # resumable from here on
-            done.update(zip(sources, results, strict=True))
-            bar.update(sum(counts[zh] for zh in sources))
-    except ray.exceptions.RayTaskError as exc:
+            finished = [(src, Translation(r[0], int(r[1]), bool(r[2])))
+                        for src, r in zip(sources, json.loads(row["results"]), strict=True) if r is not None]
+            cache.put_many(fingerprint, finished)  # committed as it arrives: an interrupted run resumes from here
+            done.update(finished)
+            bar.update(sum(counts[src] for src, _ in finished))
+            if row["error"]:
+                kind, _, message = row["error"].partition(":")
+                if kind == "user":
+                    raise BackendError(message)
+                raise RuntimeError(f"system {system.name!r} failed on a Ray worker:\n{message}")
+    except ray.exceptions.RayError as exc:
         raise _as_backend_error(system, exc) from None
     finally:
         bar.close()
 
 
 def _as_backend_error(system: SystemConfig, exc: Exception) -> BackendError:
-    # Ray wraps a worker's exception; surface the user-facing cause (BackendError, ConfigError) as is.
+    """A one-line error from a Ray failure: the original exception's own message where Ray kept it."""
     cause = getattr(exc, "cause", None)
-    if cause is not None and isinstance(cause, BackendError | ConfigError):
+    if isinstance(cause, BackendError | ConfigError):  # a plain task (describe) keeps the exception object
         return BackendError(str(cause))
-    first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return BackendError(f"system {system.name!r} failed on a Ray worker: {first}")
+    # Ray Data keeps only text: the original error is the last line before Python's "direct cause" note.
+    text = str(exc)
+    head = text.split("\n\nThe above exception was the direct cause")[0].strip().splitlines()
+    reason = head[-1] if head else type(exc).__name__
+    return BackendError(f"system {system.name!r} failed on a Ray worker: {reason}")
 
 
 def local_ray_kwargs(num_cpus: int | None = None) -> dict[str, Any]:
