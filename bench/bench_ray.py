@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    n, src_tokens, out_tokens, batch = (32, 100, 16, 16) if args.quick else (128, 100, 32, 16)
+    n, src_tokens, out_tokens, batch = (32, 100, 16, 16) if args.quick else (256, 100, 32, 16)
 
     import ray
     from transformers import AutoTokenizer

@@ -207,7 +207,8 @@ def _verify_length(translator: Any, texts: list[str], out_tokens: int) -> bool:
     if translator.backend == "ct2":
         source = [translator.tokenizer.convert_ids_to_tokens(ids) for ids in translator.tokenizer(texts)["input_ids"]]
         results = translator.translator.translate_batch(source, **translator.decoding)
-        return all(len(r.hypotheses[0]) == out_tokens for r in results)
+        # Where generate() forces EOS at the cap, its count includes that EOS and CTranslate2's does not.
+        return all(len(r.hypotheses[0]) == out_tokens - int(translator.forced_eos) for r in results)
     import torch
 
     batch = translator.tokenizer(texts, return_tensors="pt", padding=True).to(translator.device)

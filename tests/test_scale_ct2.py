@@ -3,6 +3,8 @@
 Specification:
 - the model is converted once, on disk, keyed by model + quantization; a second system reuses it;
 - int8 on CPU by default, and the precision is part of the fingerprint;
+- at float32, greedy, each family (Marian, NLLB, M2M100, mBART-50) translates exactly as
+  hf-seq2seq does: same target-language handling, same length cap;
 - every seed paragraph gets a translation, chunked exactly as ``hf-seq2seq`` chunks it; a
   paragraph three times the input limit comes back in several chunks, not truncated;
 - the CUDA-13 failure ("libcublas.so.12 is not found") becomes a clear BackendError that points
@@ -21,7 +23,15 @@ from evalkit.config import RunConfig, SystemConfig  # noqa: E402
 from evalkit.errors import BackendError, ConfigError  # noqa: E402
 from evalkit.systems import Segment, create_system  # noqa: E402
 from evalkit.systems.runner import translate_system  # noqa: E402
-from tests.tiny_models import TINY_LIMIT, build_marian, build_t5, seed_references  # noqa: E402
+from tests.tiny_models import (  # noqa: E402
+    TINY_LIMIT,
+    build_m2m100,
+    build_marian,
+    build_mbart50,
+    build_nllb,
+    build_t5,
+    seed_references,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +93,23 @@ def test_converts_once_and_translates_the_seed_with_hf_seq2seq_chunking(marian, 
         assert [r.hyp for r in again.translate(segments[:2])] and again.fingerprint == translator.fingerprint
     assert [p for p in converted.iterdir() if not p.name.startswith(".")] == folders
     assert folders[0].stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("build", [build_marian, build_nllb, build_m2m100, build_mbart50],
+                         ids=["marian", "nllb", "m2m100", "mbart50"])
+def test_each_family_at_float32_translates_exactly_as_hf_seq2seq(build, tmp_path):
+    model = build(tmp_path / "model")
+    segments = [Segment(r.id, r.zh) for r in seed_references() if r.zh][:8]
+    generation = {"num_beams": 1, "max_new_tokens": 10}
+    hf = create_system(SystemConfig(name="hf", backend="hf-seq2seq", model=str(model), generation=generation))
+    ct2 = create_system(SystemConfig(name="ct2", backend="ct2", model=str(model), compute_type="float32",
+                                     converted_dir=str(tmp_path / "ct2"), generation=generation))
+    expected = hf.translate(segments)
+    got = ct2.translate(segments)
+    assert [t.hyp for t in got] == [t.hyp for t in expected]
+    assert all(t.hyp for t in got)
+    if ct2.target_prefix:  # NLLB, M2M100, mBART-50: the language token is a prefix, not output
+        assert not any(t.hyp.startswith(ct2.target_prefix[0]) for t in got)
 
 
 def test_precision_is_part_of_the_fingerprint_and_runs_through_the_cache(marian, converted, tmp_path):

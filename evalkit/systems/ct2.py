@@ -22,6 +22,11 @@ Options
 ``converted_dir``  where converted models are kept (default ``$EVALKIT_CT2_DIR``, else a ``ct2/``
                    folder beside the translation cache).
 
+At float32 with greedy decoding each family gives exactly hf-seq2seq's hypotheses (tested); int8
+and float16 differ by quantisation only. Two transformers-5 changes that CTranslate2 4.8.5's
+converter predates are bridged at conversion (M2M100's language tokens missing from
+``get_vocab``; mBART configs without ``normalize_before``/``tokenizer_class``).
+
 GPU: the CTranslate2 4.x wheels are built against CUDA 12. On a CUDA 13 image the GPU path
 fails with "Library libcublas.so.12 is not found"; this backend turns that into a BackendError
 that says so and points to ``hf-seq2seq`` (or ``device: cpu``).
@@ -119,6 +124,62 @@ def _hub_offline(enabled: bool):
                 os.environ[key] = value
 
 
+class _TokenizerForConversion:
+    """A tokenizer as CTranslate2 4.8.5's converter expects it from transformers 4.
+
+    transformers 5's M2M100Tokenizer leaves its language tokens (``__en__``…) out of
+    ``get_vocab()`` and ``special_tokens_map``, so the converter builds a vocabulary 100 entries
+    short and refuses the model; here they are put back at their ids. A tokenizer that does not
+    name its BOS token gets the model config's ``bos_token_id`` (a null token breaks loading).
+    """
+
+    def __init__(self, tokenizer: Any, model_config: Any):
+        self._tokenizer = tokenizer
+        self._model_config = model_config
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+    @property
+    def bos_token(self) -> str | None:
+        token = self._tokenizer.bos_token
+        bos_id = getattr(self._model_config, "bos_token_id", None)
+        if token is None and isinstance(bos_id, int):
+            token = self._tokenizer.convert_ids_to_tokens(bos_id)
+        return token
+
+    def get_vocab(self) -> dict[str, int]:
+        vocab = dict(self._tokenizer.get_vocab())
+        for token_id in (getattr(self._tokenizer, "lang_code_to_id", None) or {}).values():
+            vocab.setdefault(self._tokenizer.convert_ids_to_tokens(int(token_id)), int(token_id))
+        return vocab
+
+
+def _converter(ref: str, revision: str | None) -> Any:
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            if model.config.model_type == "mbart" and not hasattr(model.config, "normalize_before"):
+                # transformers 5 dropped this attribute, which the converter reads; mBART is pre-norm.
+                model.config.normalize_before = True
+            self._model = model
+            return model
+
+        def load_tokenizer(self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
+            tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+            config = self._model.config
+            if config.model_type == "mbart" and getattr(config, "tokenizer_class", None) is None \
+                    and type(tokenizer).__name__.startswith("MBart50"):
+                # The converter tells mBART-25 from mBART-50 by the config's tokenizer_class; a
+                # config without one would get mBART-25's decoder start (none) and fail to load.
+                config.tokenizer_class = "MBart50Tokenizer"
+            return _TokenizerForConversion(tokenizer, config)
+
+    return Converter(ref, revision=revision, low_cpu_mem_usage=True)
+
+
 def convert_once(source: ModelSource, quantization: str, root: Path, name: str = "") -> Path:
     """The converted model folder for ``source`` at ``quantization``; converted now if not on disk yet.
 
@@ -126,7 +187,6 @@ def convert_once(source: ModelSource, quantization: str, root: Path, name: str =
     temporary folder and renames it into place; the first rename wins, the others are discarded.
     """
     import ctranslate2
-    from ctranslate2.converters import TransformersConverter
 
     key = {"model": source.identity(), "quantization": quantization, "ctranslate2": ctranslate2.__version__}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -138,12 +198,11 @@ def convert_once(source: ModelSource, quantization: str, root: Path, name: str =
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
     try:
         out = work / "model"
-        converter = TransformersConverter(source.ref, revision=None if source.is_local else source.revision,
-                                          low_cpu_mem_usage=True)
+        converter = _converter(source.ref, None if source.is_local else source.revision)
         with _hub_offline(source.local_only):
             try:
                 converter.convert(str(out), quantization=quantization, force=True)
-            except (ValueError, OSError, KeyError) as exc:
+            except (ValueError, OSError, KeyError, AttributeError) as exc:
                 raise BackendError(f"system {name!r} (ct2): CTranslate2 cannot convert {source.ref}: "
                                    f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
         (out / "evalkit-conversion.json").write_text(json.dumps(key, sort_keys=True, indent=1) + "\n", encoding="utf-8")
@@ -265,6 +324,7 @@ class CT2Translator(Seq2SeqTranslator):
         if self.tgt_lang:
             self.target_prefix = [self.tokenizer.convert_ids_to_tokens(self._token_id(self.tgt_lang))]
         self.limit = input_limit(self.options.get("max_input_tokens"), model_config, self.tokenizer)
+        self.forced_eos = self._forces_eos(model_config)
         self.decoding = self._decoding_options()
 
         path = convert_once(self.source, self.compute_type, converted_root(self.options.get("converted_dir")), self.name)
@@ -278,12 +338,28 @@ class CT2Translator(Seq2SeqTranslator):
                 f"with compute_type {self.compute_type}: {exc}") from exc
         self._loaded = True
 
+    def _forces_eos(self, model_config: Any) -> bool:
+        """Whether ``generate`` ends a capped output with EOS (Marian, mBART: ``forced_eos_token_id``)."""
+        from transformers import GenerationConfig
+
+        try:
+            generation = GenerationConfig.from_pretrained(self.source.ref, **self.source.load_kwargs())
+        except (OSError, ValueError):
+            generation = model_config
+        return getattr(generation, "forced_eos_token_id", None) is not None
+
     def _decoding_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        for key, value in (self.options.get("generation") or {}).items():
-            options[GENERATION_NAMES.get(key, key)] = value
+        given = dict(self.options.get("generation") or {})
+        options: dict[str, Any] = {GENERATION_NAMES.get(k, k): v for k, v in given.items()}
         options.setdefault("beam_size", 4)
-        options.setdefault("max_decoding_length", max(16, self.limit * 3 // 2))
+        if "max_decoding_length" not in options:
+            options["max_decoding_length"] = max(16, self.limit * 3 // 2)
+        if "max_decoding_length" not in given and self.forced_eos:
+            # generate()'s max_new_tokens counts the EOS it forces at the cap; CTranslate2 counts
+            # tokens without EOS. One less keeps a capped output the same as hf-seq2seq's.
+            options["max_decoding_length"] = max(1, int(options["max_decoding_length"]) - 1)
+        if "min_decoding_length" in options:
+            options["min_decoding_length"] = min(int(options["min_decoding_length"]), int(options["max_decoding_length"]))
         # Inputs are chunked to the limit; CTranslate2 must never cut them (its default cuts at 1024).
         options["max_input_length"] = 0
         return options
