@@ -216,6 +216,9 @@ def main() -> int:
     for name, defect, n, a, p50, r50, p80, r80, top in results:
         lines.append(f"| {name} | {defect} | {n} | {a:.3f} | {p50:.2f} | {r50:.2f} | {p80:.2f} | {r80:.2f} | {top} |")
     lines += ["", "Precision is per defect type against all clean paragraphs (one defect type injected at a time).",
+              "`swap_name` puts a pinyin person name (Zhou Enlai, …) in place of the first capitalised word pair; "
+              "`name_mismatch` checks pinyin person names against the Chinese readings only, so a swap to a "
+              "foreign or Wade–Giles name is not what this row measures.",
               "", "Verified defects (MANIFEST.tsv), undamaged corpus: flagged paragraphs of each affected document "
               "(paragraph index, flags, suspicion).", "", "| systems | document | verified defect | flagged |",
               "| --- | --- | --- | --- |"]

@@ -189,3 +189,149 @@ def test_suspicion_grows_with_independent_evidence():
     one, _ = assess([Flag("omission", "x", 0.5)], JudgeParams())
     two, _ = assess([Flag("omission", "x", 0.5), Flag("number_mismatch", "y", 0.7)], JudgeParams())
     assert 0 < one < two < 1
+
+
+# --- name_mismatch: pinyin names of the English against the readings of the Chinese -------------
+
+# Real corpus sentences (tests/data/corpus): 1967-04-01 日中友协妇女代表团到京 (a verified name
+# error), 1950-11-01 一般地图中东北铁路线正误 (another), 1950-11-02 瑞典国王… #0012 (correct).
+SHEN_ZH = "全国妇联副主任许广平、主席团委员沈兹九等到机场欢迎。"
+SHEN_EN = ("Vice President Xu Guangping of the All-China Women's Federation and member of the Presidium "
+           "Shen Ziqing were at the airport to welcome them.")
+JIN_ZH = "亚光舆地学社金竹安、陈志方、杨伯如等编制，一九五○年八月印，金擎宇校订"
+JIN_EN = ("compiled by Jin Zhuan'an, Chen Zhifang, Yang Boru, et al. of Yaguang Cartography Society, printed in "
+          "August 1950, proofread by Jin Qingyu")
+ZHOU_ZH = "又瑞典驻华大使阿马斯顿亦曾照会周恩来总理兼外交部部长报丧，周兼部长亦已函复阿马斯顿大使表示哀悼。"
+ZHOU_EN = ("Furthermore, the Swedish Ambassador to China, Mr. Amason, also sent a note to Premier and concurrently "
+           "Foreign Minister Zhou Enlai to report the bereavement.")
+LAR_ZH = "德黑兰讯　伊朗南部波斯湾附近的拉尔城在24日发生了大地震。"
+LAR_EN = "Tehran Dispatch: The city of Lar, near the Persian Gulf in southern Iran, was hit by a major earthquake on the 24th."
+
+
+def _name_flags(zh, en, outputs=()):
+    from evalkit.judge.core import name_flags
+
+    ref = ReferenceRecord(id="doc#0001", doc_id="doc", index=1, zh=zh, en=en, bead="1-1", align_cost=0.1)
+    return name_flags(ref, list(outputs))
+
+
+@pytest.mark.parametrize("zh,en", [
+    (SHEN_ZH, SHEN_EN),  # 沈兹九 (shen zi jiu) written "Shen Ziqing"
+    (JIN_ZH, JIN_EN),  # 金竹安 (jin zhu an) written "Jin Zhuan'an"
+    (LAR_ZH, LAR_EN.replace("Persian Gulf", "Zhou Enlai")),  # a name the Chinese does not have
+], ids=["misspelt", "misspelt-apostrophe", "invented"])
+def test_a_pinyin_name_no_chinese_characters_read_like_is_a_name_mismatch(zh, en):
+    assert [f.name for f in _name_flags(zh, en)] == ["name_mismatch"]
+
+
+@pytest.mark.parametrize("zh,en", [
+    (ZHOU_ZH, ZHOU_EN),  # 周恩来 is Zhou Enlai
+    (ZHOU_ZH, ZHOU_EN.replace("Zhou Enlai", "Chou En-lai")),  # Wade–Giles does not parse as pinyin
+    ("国民党政府已派定蒋梦麟、晏阳初、沈宗翰三人为委员。",
+     "The Kuomintang government has appointed Chiang Menglin, Y.C. James Yen and Shen Zonghan as members."),
+    ("莱普汉十七日由沪经香港飞往广州", "Roger Lapham flew from Shanghai to Guangzhou via Hong Kong on the 17th"),  # CC-CEDICT: 香港 "Hong Kong"
+    ("徐分福视图攀登军舰", "Xu Fenfu was trying to climb onto the warship"),
+    (LAR_ZH, LAR_EN),  # no Chinese person-shaped name at all
+], ids=["pinyin", "wade-giles", "mixed-romanisations", "dictionary-rendering", "exact", "no-names"])
+def test_names_the_chinese_reads_like_are_not_flagged(zh, en):
+    assert _name_flags(zh, en) == []
+
+
+def test_a_misspelt_name_names_the_characters_and_their_reading():
+    (flag,) = _name_flags(SHEN_ZH, SHEN_EN)
+    assert flag.evidence == "沈兹九 reads 'Shen Zijiu'; the English has 'Shen Ziqing'"
+
+
+def test_a_name_that_a_system_output_also_writes_is_not_flagged():
+    # The systems read the name out of the Chinese too (a title the Chinese abbreviates).
+    en = LAR_EN.replace("Persian Gulf", "Zhou Enlai")
+    assert _name_flags(LAR_ZH, en, ["… was visited by Zhou Enlai …"]) == []
+
+
+def test_a_name_mismatch_alone_crosses_the_default_threshold():
+    suspicion, fault = assess(_name_flags(LAR_ZH, LAR_EN.replace("Persian Gulf", "Zhou Enlai")), JudgeParams())
+    assert suspicion >= 0.5 and fault == "reference"
+
+
+# --- addition: the English sentence no system output carries -----------------------------------
+
+@pytest.mark.parametrize("text,sentences", [
+    ("The U.S. Navy said so. Mr. Bate came.", ["The U.S. Navy said so.", "Mr. Bate came."]),
+    ("He met T.V. Soong on the 17th. \"We agree.\" Then he left.", ["He met T.V. Soong on the 17th.", "\"We agree.\"", "Then he left."]),
+    ("Tehran Dispatch: The city of Lar was hit.", ["Tehran Dispatch: The city of Lar was hit."]),
+    ("It fell 97%. prices rose", ["It fell 97%. prices rose"]),  # no capital after the stop: one sentence
+])
+def test_english_sentences_split_at_stops_not_at_abbreviations(text, sentences):
+    from evalkit.judge.sentences import english_sentences
+
+    assert english_sentences(text) == sentences
+
+
+INVENTED = " The delegates adopted a resolution of thanks amid warm applause."
+
+
+def _with_invented_sentence(index):
+    rows = list(CLEAN)
+    rows[index] = (rows[index][0], rows[index][1] + INVENTED)
+    refs = _refs(rows)
+    # The system translates the Chinese faithfully: its output is the clean English.
+    hyps = {"mt": _hyps(refs, texts={refs[index].id: CLEAN[index][1]})}
+    return refs, hyps
+
+
+def test_an_invented_sentence_no_output_carries_is_an_addition_with_the_sentence_as_evidence():
+    refs, hyps = _with_invented_sentence(0)
+    j = judge(refs, hyps)[0]
+    (flag,) = [f for f in j.flags if f.name == "addition"]
+    assert "sentence 3 'The delegates adopted a resolution of thanks amid warm applause.' matches no system output" \
+        in flag.evidence
+
+
+@pytest.mark.parametrize("length_z,sentence_z,flagged", [
+    (1.5, None, False),  # a little long, no sentence evidence
+    (1.5, 0.0, False),  # a little long, every sentence carried by some output
+    (0.0, -1.5, False),  # one weakly supported sentence, length as predicted
+    (1.5, -1.5, True),  # both at once: Stouffer z (1.5 + 1.5) / √2 = 2.1
+    (2.5, 1.0, True),  # the length alone still counts
+])
+def test_length_and_sentence_evidence_combine_into_the_addition_z(length_z, sentence_z, flagged):
+    from evalkit.judge.core import SentenceEvidence, addition_z
+
+    weak = None if sentence_z is None else SentenceEvidence(1, "x", sentence_z, 40.0, "mt", 60.0)
+    assert (addition_z(length_z, weak) >= JudgeParams().z_length) is flagged
+
+
+def test_a_sentence_an_output_carries_is_not_an_addition():
+    refs, hyps = _with_invented_sentence(0)
+    hyps["mt"][refs[0].id] = HypothesisRecord(refs[0].id, "mt@000000000000", refs[0].en)
+    assert "addition" not in _names(judge(refs, hyps)[0])
+
+
+# --- number_mismatch: counts that are not numbers to check --------------------------------------
+
+@pytest.mark.parametrize("zh,en,ok", [
+    # 1948-10-02 美国侵华零讯: an approximate count is a range, not 34 …
+    ("该委会将选择省主席可与之合作之三四省", "will select three or four provinces whose chairmen can cooperate", True),
+    ("该委会将选择省主席可与之合作之三四省", "will select provinces whose chairmen can cooperate", False),
+    # … and a count of people restating the names before it.
+    ("美政府已任命贝定及莫叶二人为委员", "The U.S. government has appointed Mr. Bate and Mr. Moya as members", True),
+    ("美政府已任命贝定及莫叶三人为委员", "The U.S. government has appointed Mr. Bate and Mr. Moya as members", False),
+    # 五四 is the May Fourth anniversary (1949-05-01 常州军管会成立), like 九一八.
+    ("准备于“五四”出演", "preparing to perform on \"May Fourth\"", True),
+])
+def test_ranges_restated_counts_and_named_days_are_read_as_such(zh, en, ok):
+    english = english_numbers(en)
+    assert all(rendered(item, english) for item in zh_numbers(zh)) is ok
+
+
+@pytest.mark.parametrize("en,missing", [
+    ("According to a Shanghai dispatch from the Associated Press on the 29th, a sentry shot a coolie.", False),
+    ("According to an AP dispatch from Shanghai on the 29th, a sentry shot a coolie.", False),
+    ("On the 29th in Shanghai, a sentry shot a coolie.", True),
+])
+def test_the_associated_press_is_named_in_any_case(en, missing):
+    from evalkit.judge.core import dateline_flags
+
+    ref = ReferenceRecord(id="doc#0001", doc_id="doc", index=1, zh="据美联社沪二十九日讯：美军一哨兵击毙一苦力。", en=en,
+                          bead="1-1", align_cost=0.1)
+    assert bool(dateline_flags(ref)) is missing

@@ -13,7 +13,13 @@ untranslated         reference Chinese characters left in the English, or no Eng
 omission / addition  reference the English is much shorter / longer than predicted: robust z-score
                                 (median/MAD, log space) of log(len EN / len ZH) learnt from the corpus
                                 being judged, combined (median) with the same z-score against every
-                                system's output length, so one broken system cannot raise it alone
+                                system's output length, so one broken system cannot raise it alone.
+                                ``addition`` also uses sentence evidence (judge.sentences): the English
+                                sentence that no system output carries (chrF precision, robust z per
+                                system, best system), Stouffer-combined with the length z-score
+name_mismatch        reference a person-shaped pinyin name in the English that no run of Chinese
+                                characters reads like (CC-CEDICT readings; Wade–Giles and dictionary
+                                renderings tolerated; see judge.names): 沈兹九 → "Shen Ziqing"
 number_mismatch      reference a number or date of the Chinese (Arabic or Chinese numerals, 万/亿,
                                 8月1日) missing or different in the English
 dateline_missing     reference a news-agency dateline (新华社…电/讯, 塔斯社, 美联社…) in the Chinese
@@ -29,9 +35,14 @@ consensus            reference with two or more systems: they agree with each ot
 Suspicion — how likely the *reference* translation is weak or misaligned — combines the flags
 as independent evidence: ``1 − Π(1 − weight × strength)``, with the weights of ``JudgeParams``
 (``strength`` ∈ [0, 1] grows with the z-score, or is 1 for categorical flags). Weights were set
-on the injected-defect bench (bench/bench_judge.py) so that a categorical error (untranslated,
-a changed date) alone crosses the default threshold 0.5, while one weak statistical signal does
-not.
+on the injected-defect bench (bench/bench_judge.py) by one rule rather than per defect: a
+categorical error (untranslated 0.95, a changed date 0.8, a name no Chinese characters read
+like 0.65 — 0.52 when nothing matches at all, which may be a translator's gloss) alone crosses
+the default threshold 0.5, and so does a statistical flag at full strength (omission 0.75,
+addition, alignment and consensus 0.6: z about 3 above their thresholds), while one weak
+statistical signal (strength 1/3 at its threshold: 0.2–0.25) does not; low_score 0.35 only
+counts when every system is low at once. The name and sentence signals were added at the
+weights of their families and the clean-corpus false alarms checked (bench/results/judge.md).
 
 Fault: no flags → None; alignment evidence at least as strong as the reference evidence →
 ``alignment``; reference evidence ≥ ``fault_threshold`` → ``reference``; only system-side flags
@@ -47,6 +58,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evalkit.judge.names import check_names, reading_as_name
 from evalkit.judge.numbers import (
     conflicting_date,
     describe_miss,
@@ -54,6 +66,7 @@ from evalkit.judge.numbers import (
     rendered,
     zh_numbers,
 )
+from evalkit.judge.sentences import english_sentences, sentence_support
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -63,8 +76,9 @@ _MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution × this = its standard de
 _DATELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("新华社", re.compile(r"xinhua|new china news agency|ncna|hsinhua", re.I)),
     ("塔斯社", re.compile(r"\btass\b", re.I)),
-    ("美联社", re.compile(r"associated press|\bAP\b")),
-    ("合众社", re.compile(r"united press|\bUP\b|\bUPI\b")),
+    # The long forms in any case ("Associated Press"), the acronyms in capitals only ("up" is a word).
+    ("美联社", re.compile(r"(?i:associated press)|\bAP\b")),
+    ("合众社", re.compile(r"(?i:united press)|\bUP\b|\bUPI\b")),
     ("法新社", re.compile(r"agence france|\bAFP\b|french news agency", re.I)),
     ("路透社", re.compile(r"reuters?", re.I)),
 )
@@ -82,6 +96,8 @@ class JudgeParams:
     mad_floor_log_ratio: float = 0.03  # floors keep tiny or uniform corpora from exploding z-scores
     mad_floor_chrf: float = 3.0
     mad_floor_gap: float = 3.0
+    mad_floor_support: float = 3.0  # chrF-precision points, for the sentence-support model
+    min_sentence_chars: int = 25  # shorter English sentences ("Saigon dispatch:") are too noisy to score alone
     untranslated_min_han: int = 2  # Han characters in the English before it counts as untranslated
     system_untranslated_share: float = 0.3  # share of Han characters in a hypothesis to flag the system
     # The aligner's align_cost is about half a squared length z-score plus mismatch penalties
@@ -94,6 +110,7 @@ class JudgeParams:
         "dateline_missing": 0.55,
         "omission": 0.75,
         "addition": 0.6,
+        "name_mismatch": 0.65,
         "alignment": 0.6,
         "consensus": 0.6,
         "low_score": 0.35,  # only when every system is low at once
@@ -217,6 +234,32 @@ def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
     return out
 
 
+def name_flags(ref: ReferenceRecord, outputs: Sequence[str] = ()) -> list[Flag]:
+    """Person-shaped pinyin names of the English that no run of Chinese characters reads like.
+
+    A name that some system output also writes is left alone: the systems found it in the
+    Chinese too (a title the Chinese abbreviates, 周总理 → "Premier Zhou Enlai").
+    """
+    if not ref.en.strip() or not ref.zh.strip():
+        return []
+    misses = [c for c in check_names(ref.en, ref.zh)
+              if not c.rendered and not any(c.name in out for out in outputs)]
+    if not misses:
+        return []
+    parts = []
+    near = False
+    for c in misses[:3]:
+        if c.matched >= 2 and c.matched >= len(c.syllables) - 1:
+            # Most syllables match one run of characters: the same person, misspelt.
+            near = True
+            parts.append(f"{c.run} reads {reading_as_name(c.run_reading)!r}; the English has {c.name!r}")
+        else:
+            parts.append(f"{c.name!r} ({' '.join(c.syllables)}): no run of Chinese characters reads like it")
+    # A near miss names the characters and the error; a name with no counterpart at all may
+    # also be an explanatory addition of the translator, so it is slightly weaker evidence.
+    return [Flag("name_mismatch", "; ".join(parts), 1.0 if near else 0.8)]
+
+
 def alignment_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
     if ref.bead == "0-1" and (ref.kind == "headline_repeat" or ref.kind == "body"):
         # A repeated headline is expected; an untranslated body paragraph is flagged as untranslated.
@@ -278,12 +321,87 @@ def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Map
     return combined
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceEvidence:
+    """The English sentence least supported by any system output, for one paragraph."""
+
+    index: int  # 0-based position among the paragraph's sentences
+    sentence: str
+    z: float  # robust z of its best support across systems (low: no output carries it)
+    support: float  # that best chrF precision
+    system: str
+    median: float  # the corpus median support for that system
+
+
+def sentence_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Mapping[str, HypothesisRecord]],
+                     params: JudgeParams) -> dict[str, SentenceEvidence]:
+    """Per eligible paragraph of two or more English sentences, its least supported sentence.
+
+    For every system, the support of each sentence (``sentences.sentence_support``) is learnt
+    on the corpus (median, MAD scale: a crude gloss supports less than a fluent system); a
+    sentence's z under a system is its support against that model, and its evidence is the
+    *highest* z over the systems — a sentence that any system's output carries is not invented.
+    The paragraph's evidence is its lowest sentence. Truncated or empty outputs do not vote.
+    """
+    split = {r.id: english_sentences(r.en) for r in references if _length_eligible(r, params)}
+    split = {i: [(k, s) for k, s in enumerate(ss) if len(s) >= params.min_sentence_chars]
+             for i, ss in split.items() if len(ss) >= 2}
+    support: dict[str, dict[str, list[float]]] = {}
+    for s, by_id in hyps.items():
+        support[s] = {i: [sentence_support(sent, by_id[i].hyp) for _k, sent in sents] for i, sents in split.items()
+                      if i in by_id and by_id[i].hyp.strip() and not by_id[i].truncated}
+    models = {s: robust([v for vals in by_id.values() for v in vals], params.mad_floor_support, params.min_population)
+              for s, by_id in support.items()}
+    out: dict[str, SentenceEvidence] = {}
+    for i, sents in split.items():
+        weakest: SentenceEvidence | None = None
+        for j, (k, sent) in enumerate(sents):
+            votes = [(models[s].z(support[s][i][j]), support[s][i][j], s) for s in support  # type: ignore[union-attr]
+                     if models[s] is not None and i in support[s]]
+            if not votes:
+                continue
+            z, value, s = max(votes)
+            if weakest is None or z < weakest.z:
+                weakest = SentenceEvidence(k, sent, z, value, s, models[s].median)  # type: ignore[union-attr]
+        if weakest is not None:
+            out[i] = weakest
+    return out
+
+
 def _pairwise_chrf(a: str, b: str) -> float:
     from sacrebleu.metrics import CHRF
 
     metric = CHRF()
     # chrF is asymmetric (recall-weighted); average both directions for a system–system similarity.
     return 0.5 * (metric.sentence_score(a, [b]).score + metric.sentence_score(b, [a]).score)
+
+
+def addition_z(length_z: float, weak: SentenceEvidence | None) -> float:
+    """Evidence of invented English: the length excess and, with system outputs, the least
+    supported sentence.
+
+    The two are independent robust z-scores, combined by Stouffer's method,
+    (z_length − z_sentence) / √2: an appended sentence lengthens the paragraph only a little and
+    matches no output only moderately, but both at once are rare in a faithful paragraph. The
+    length z-score alone still counts when it is higher (a long addition inside one sentence);
+    without sentence evidence (one-sentence paragraphs, no systems) it stands alone.
+    """
+    if weak is None:
+        return length_z
+    return max(length_z, (length_z - weak.z) / math.sqrt(2.0))
+
+
+def addition_flag(ref: ReferenceRecord, length_z: float, combined: float, weak: SentenceEvidence | None,
+                  systems: Sequence[str], outputs: Mapping[str, str], params: JudgeParams) -> Flag:
+    sources = ", ".join(["the Chinese", *[s for s in systems if outputs.get(s, "").strip()]])
+    evidence = (f"English longer than predicted from {sources}: {_en_len(ref.en)} characters for "
+                f"{_zh_len(ref.zh)} Chinese, robust z {length_z:+.1f}")
+    if weak is not None and combined > length_z:
+        shown = weak.sentence if len(weak.sentence) <= 80 else weak.sentence[:80] + "…"
+        evidence += (f"; sentence {weak.index + 1} {shown!r} matches no system output (best: {weak.system}, "
+                     f"chrF precision {weak.support:.1f} against a median of {weak.median:.1f}, robust z "
+                     f"{weak.z:+.1f}); combined z {combined:+.1f}")
+    return Flag("addition", evidence, _strength(combined, params.z_length))
 
 
 def judge(references: Sequence[ReferenceRecord],
@@ -301,6 +419,7 @@ def judge(references: Sequence[ReferenceRecord],
 
     eligible = [r for r in references if _length_eligible(r, params)]
     length_z = length_zscores(references, hyps, params)
+    sentence_z = sentence_zscores(references, hyps, params)
 
     score_model: dict[str, Robust | None] = {}
     for s in systems:
@@ -339,18 +458,24 @@ def judge(references: Sequence[ReferenceRecord],
                                   1.0, s))
         flags += number_flags(r)
         flags += dateline_flags(r)
+        flags += name_flags(r, list(rec_hyps.values()))
 
         flags += alignment_flags(r, params)
 
         if _length_eligible(r, params):
             z = length_z.get(r.id)
             signals["length_z"] = z
-            if z is not None and abs(z) >= params.z_length:
-                name = "omission" if z < 0 else "addition"
-                shape = "shorter" if z < 0 else "longer"
+            weak = sentence_z.get(r.id)
+            signals["sentence_z"] = weak.z if weak is not None else None
+            if z is not None and z <= -params.z_length:
                 sources = ", ".join(["the Chinese", *[s for s in systems if rec_hyps.get(s, "").strip()]])
-                flags.append(Flag(name, f"English {shape} than predicted from {sources}: {_en_len(r.en)} characters "
-                                  f"for {_zh_len(r.zh)} Chinese, robust z {z:+.1f}", _strength(z, params.z_length)))
+                flags.append(Flag("omission", f"English shorter than predicted from {sources}: {_en_len(r.en)} "
+                                  f"characters for {_zh_len(r.zh)} Chinese, robust z {z:+.1f}",
+                                  _strength(z, params.z_length)))
+            elif z is not None:
+                signals["addition_z"] = za = addition_z(z, weak)
+                if za >= params.z_length:
+                    flags.append(addition_flag(r, z, za, weak, systems, rec_hyps, params))
 
             lows = []
             for s in systems:

@@ -17,14 +17,18 @@ import re
 from dataclasses import dataclass
 
 # Idioms whose numerals are not quantities.
+# Approximate counts written as two consecutive digits (三四省 "three or four provinces", 五六天):
+# the English gives either bound, so the item is read as a range, not as 34.
+_RANGE = re.compile(r"^[一二三四五六七八九]{2}$")
 _IDIOMS = ("十分", "万岁", "千万", "万一", "万分", "百般", "千方百计", "成千上万", "千百万", "亿万", "万众",
            "万物", "百倍", "千古", "百姓", "十足", "百花", "万象", "三番五次", "四面八方", "五花八门",
-           "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "百万雄师")
+           "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "五四", "百万雄师")
 
 
 @dataclass(frozen=True, slots=True)
 class NumberItem:
-    """A number or date found in the Chinese: ``kind`` is date, day, month, year or number."""
+    """A number or date found in the Chinese: ``kind`` is date, day, month, year, number or range
+    (an approximate count, 三四: ``value`` the lower bound, ``day`` the upper)."""
 
     text: str
     kind: str
@@ -48,15 +52,19 @@ def _restates_enumeration(text: str, start: int, end: int, value: float) -> bool
     """A count that restates the list right before it: 苏、美、英、法、印五国, 美英两国.
 
     The English names the members ("the Soviet Union, the United States, …") and rarely repeats
-    the count, so checking it would flag a faithful translation.
+    the count, so checking it would flag a faithful translation. People count too (贝定及莫叶二人).
     """
-    if end >= len(text) or text[end] not in "国方党":
+    if end >= len(text) or text[end] not in "国方党人":
         return False
     before = text[:start]
-    if value == 2 and len(before) >= 2 and set(before[-2:]) <= _STATE_ABBREVIATIONS:
+    if value == 2 and len(before) >= 2 and set(before[-2:]) <= _STATE_ABBREVIATIONS and text[end] != "人":
         return True
     run = re.search(r"[\u4e00-\u9fff、]+$", before)
-    return bool(run and "、" in run.group(0) and run.group(0).count("、") + 1 == value)
+    if not run:
+        return False
+    # Members are separated by 、 and the last one joined by 及 or 与 (贝定及莫叶二人 "Bate and Moya").
+    members = run.group(0).count("、") + 1 + (1 if re.search(r"[及与][^、及与]+$", run.group(0)) else 0)
+    return members >= 2 and members == value
 
 
 def zh_numbers(text: str) -> list[NumberItem]:
@@ -83,6 +91,9 @@ def zh_numbers(text: str) -> list[NumberItem]:
         if value.value == 1:
             continue  # 一个, 第一: "a", "first", "one", "primary"… too ambiguous to check
         if _restates_enumeration(text, span.start, span.end, value.value):
+            continue
+        if _RANGE.match(span.text) and int(value.value) % 10 == int(value.value) // 10 + 1:
+            items.append(NumberItem(span.text, "range", float(value.value // 10), int(value.value) % 10))
             continue
         items.append(NumberItem(span.text, "number", float(value.value)))
     return items
@@ -219,6 +230,8 @@ def rendered(item: NumberItem, english: EnglishNumbers) -> bool:
         return any(m == item.value and d == item.day for m, d, _ in english.dates)
     if item.kind == "month":
         return int(item.value) in english.months or item.value in english.values
+    if item.kind == "range":
+        return item.value in english.values or float(item.day or 0) in english.values
     return item.value in english.values
 
 
@@ -231,6 +244,8 @@ def describe_miss(item: NumberItem, english: EnglishNumbers) -> str:
         return f"{item.text} → no {_month_name(int(item.value))} {item.day} in the English"
     if item.kind == "month":
         return f"{item.text} → no {_month_name(int(item.value))} in the English"
+    if item.kind == "range":
+        return f"{item.text} → neither {int(item.value)} nor {item.day} in the English"
     value = int(item.value) if float(item.value).is_integer() else item.value
     return f"{item.text} → no {value} in the English"
 

@@ -1,0 +1,237 @@
+"""Chinese names in the English: does each pinyin name of the reference have a counterpart in the Chinese?
+
+For the judge's ``name_mismatch`` flag. A name written in pinyin ("Shen Ziqing", "Zhou Enlai")
+can be checked against the Chinese without any translation system: its syllables must be the
+readings of a run of Chinese characters (沈兹九 reads shen zi jiu, so "Shen Ziqing" is a
+mistransliteration, and a "Zhou Enlai" in a paragraph that never writes 周恩来 was invented or
+swapped in). Readings come from CC-CEDICT (every reading of every character, so 重 matches both
+zhong and chong), the same dictionary the ``gloss`` baseline uses.
+
+Conservative by design, because a false alarm on every "Peking" would drown the real errors:
+
+- Only *person-shaped* pinyin is checked: two or three capitalised words, the first a single
+  syllable (the surname), two to four syllables in all, every word a valid pinyin spelling
+  (a syllable beginning with a, e or o must follow an apostrophe: "Yan'an", not "Chiang").
+  Wade–Giles ("Chou En-lai", "Hsu"), postal spellings ("Peking", "Canton") and foreign names
+  ("Gustav Adolf") do not parse, so they are never checked.
+- A name also counts as rendered when the Chinese contains a word whose CC-CEDICT definition
+  writes it (香港 → "Hong Kong", 蒋介石 → "Chiang Kai-shek").
+- Syllables match loosely as well as exactly: initials that Wade–Giles and pinyin spell
+  differently (zh/ch/j/q/z/c, sh/x/s, b/p, d/t, g/k) are one class, so a Wade–Giles surname that
+  happens to parse as pinyin ("Chou" for 周) is a variant, not an error.
+
+What remains — a pinyin name with no run of characters reading like it — is either a near miss
+(most syllables match: 沈兹九 → "Shen Ziqing", a mistransliteration) or no match at all (a name
+the Chinese does not have).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A capitalised word, possibly with pinyin apostrophes ("Zhuan'an"); runs are joined by single spaces.
+_NAME_RUN = re.compile(r"(?<![\w'’.-])[A-Z][a-z]+(?:['’][a-z]+)*(?: [A-Z][a-z]+(?:['’][a-z]+)*)+(?![\w'’-])")
+# English words that also spell pinyin and are capitalised at the start of a sentence.
+_ENGLISH = frozenset({"He", "She", "China", "Men", "Can", "Ran", "Die", "Lie", "Tie", "Ban", "Fan", "Pan", "Dan"})
+_INITIAL = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(.*)$")
+_LOOSE_INITIAL = {"zh": "C", "ch": "C", "j": "C", "q": "C", "z": "C", "c": "C", "sh": "S", "x": "S", "s": "S",
+                  "b": "P", "p": "P", "d": "T", "t": "T", "g": "K", "k": "K"}
+
+
+@functools.lru_cache(maxsize=1)
+def _readings() -> dict[str, frozenset[str]]:
+    """Every toneless reading of every single character in CC-CEDICT (ü written both u and v)."""
+    from evalkit.systems.gloss import dictionary
+
+    out: dict[str, set[str]] = {}
+    for word, entries in dictionary().items():
+        if len(word) != 1:
+            continue
+        for entry in entries:
+            syllable = re.sub(r"[0-9]", "", entry.pinyin.split()[0]).lower() if entry.pinyin.strip() else ""
+            if not syllable.isascii() and "u:" not in syllable or not syllable:
+                continue
+            out.setdefault(word, set()).update({syllable.replace("u:", "u"), syllable.replace("u:", "v")})
+    return {ch: frozenset(s) for ch, s in out.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def syllable_set() -> frozenset[str]:
+    """The valid toneless pinyin syllables (every reading CC-CEDICT gives a character)."""
+    return frozenset(s for readings in _readings().values() for s in readings if re.fullmatch(r"[a-z]+", s))
+
+
+def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
+    """Ways to read one word as pinyin syllables ("Zhuan'an" → [("zhuan", "an")]).
+
+    ``strict``: the orthography's rule that a syllable starting with a, e or o after another one
+    is preceded by an apostrophe ("Xi'an"); the loose reading also accepts "Yanan" as yan-an.
+    """
+    out: list[tuple[str, ...]] = []
+    valid = syllable_set()
+    parts = re.split(r"['’]", word.lower())
+
+    def split(text: str) -> list[tuple[str, ...]]:
+        if not text:
+            return [()]
+        found = []
+        for end in range(min(len(text), 6), 0, -1):
+            head = text[:end]
+            if head not in valid:
+                continue
+            for rest in split(text[end:]):
+                if strict and rest and rest[0][0] in "aeo":
+                    continue
+                found.append((head, *rest))
+        return found
+
+    pieces = [split(p) for p in parts]
+    if not all(pieces):
+        return []
+    out = [()]
+    for options in pieces:
+        out = [a + b for a in out for b in options]
+    return out[:16]
+
+
+def _loose(syllable: str) -> str:
+    m = _INITIAL.match(syllable)
+    assert m is not None
+    initial, final = m.group(1) or "", m.group(2)
+    return _LOOSE_INITIAL.get(initial, initial) + final
+
+
+@dataclass(frozen=True, slots=True)
+class NameCheck:
+    """A person-shaped pinyin name of the English and its best counterpart in the Chinese."""
+
+    name: str
+    syllables: tuple[str, ...]
+    matched: int  # syllables read by the best run of Chinese characters (exactly or loosely)
+    run: str  # that run of characters ('' when nothing matched)
+    run_reading: tuple[str, ...]  # a reading of the run, for the evidence
+
+    @property
+    def rendered(self) -> bool:
+        return self.matched == len(self.syllables)
+
+
+def person_names(english: str) -> Iterator[tuple[str, list[tuple[str, ...]]]]:
+    """Person-shaped pinyin names of an English text, each with its strict syllable readings."""
+    for m in _NAME_RUN.finditer(english):
+        words = m.group(0).split(" ")
+        # A run of capitalised words can hold English words and a name ("Premier Zhou Enlai"):
+        # look for windows of three, then two, pinyin words whose first is a one-syllable surname.
+        start = 0
+        while start < len(words):
+            for size in (3, 2):
+                window = words[start:start + size]
+                if len(window) == size and window[0] not in _ENGLISH and (combos := _person_readings(window)):
+                    yield " ".join(window), combos
+                    start += size
+                    break
+            else:
+                start += 1
+
+
+def _person_readings(window: list[str]) -> list[tuple[str, ...]]:
+    readings = [segmentations(w, strict=True) for w in window]
+    if not all(readings) or any(len(seg) != 1 for seg in readings[0]):
+        return []
+    combos: list[tuple[str, ...]] = [()]
+    for options in readings:
+        combos = [a + b for a in combos for b in options]
+    return [c for c in combos if 2 <= len(c) <= 4]
+
+
+def _best_run(han: str, syllables: tuple[str, ...]) -> tuple[int, int, int]:
+    """(matched syllables, exact matches, offset) of the best-aligned run of characters."""
+    readings = _readings()
+    loose = [_loose(s) for s in syllables]
+    best = (0, 0, 0)
+    for offset in range(0, len(han) - len(syllables) + 1):
+        exact = matched = 0
+        for k, s in enumerate(syllables):
+            options = readings.get(han[offset + k], frozenset())
+            if s in options:
+                exact += 1
+                matched += 1
+            elif any(_loose(o) == loose[k] for o in options):
+                matched += 1
+        if (matched, exact) > best[:2]:
+            best = (matched, exact, offset)
+    return best
+
+
+@functools.lru_cache(maxsize=4096)
+def _dictionary_names(word: str) -> tuple[str, ...]:
+    """Capitalised renderings CC-CEDICT gives a Chinese word (香港 → "Hong Kong")."""
+    from evalkit.systems.gloss import dictionary
+
+    out = []
+    for entry in dictionary().get(word, ()):
+        for sense in entry.definitions:
+            out += re.findall(r"[A-Z][a-z]+(?:[ -][A-Za-z][a-z]+)*", re.sub(r"\[[^\]]*\]", "", sense))
+    return tuple(out)
+
+
+def _in_dictionary_renderings(name: str, zh: str) -> bool:
+    han_runs = re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", zh)
+    for run in han_runs:
+        for i in range(len(run)):
+            for j in range(i + 2, min(len(run), i + 6) + 1):
+                if any(name in rendering for rendering in _dictionary_names(run[i:j])):
+                    return True
+    return False
+
+
+def check_names(english: str, zh: str) -> list[NameCheck]:
+    """Every person-shaped pinyin name of ``english`` with its best counterpart in ``zh``."""
+    han = "".join(_HAN.findall(zh))
+    out = []
+    seen = set()
+    for name, combos in person_names(english):
+        if name in seen:
+            continue
+        seen.add(name)
+        # The evidence comes from the strict readings; the loose ones ("Yanan" as yan-an) only
+        # clear a name they match in full.
+        best = max(((_best_run(han, syl), syl) for syl in combos), key=lambda b: (b[0][0] / len(b[1]), b[0][1]))
+        (matched, _exact, offset), syllables = best
+        run = han[offset:offset + len(syllables)] if matched else ""
+        if matched < len(syllables):
+            loose = (tuple(s for part in seg for s in part) for seg in _product(name))
+            if any(_best_run(han, syl)[0] == len(syl) for syl in loose) or _in_dictionary_renderings(name, zh):
+                matched = len(syllables)
+        reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
+        out.append(NameCheck(name, syllables, matched, run, reading))
+    return out
+
+
+def _product(name: str) -> list[tuple[tuple[str, ...], ...]]:
+    options = [segmentations(w, strict=False) for w in name.split(" ")]
+    combos: list[tuple[tuple[str, ...], ...]] = [()]
+    for opts in options:
+        combos = [a + (b,) for a in combos for b in opts]
+    return combos[:16]
+
+
+def _pick_reading(ch: str, wanted: str) -> str:
+    options = _readings().get(ch, frozenset())
+    if wanted in options:
+        return wanted
+    from evalkit.systems.gloss import syllables
+
+    common = syllables(ch)
+    return common[0] if common else sorted(options)[0] if options else "?"
+
+
+def reading_as_name(reading: tuple[str, ...]) -> str:
+    """Syllables written as a Chinese person's name: ("shen", "zi", "jiu") → "Shen Zijiu"."""
+    if not reading:
+        return ""
+    return " ".join(filter(None, [reading[0].capitalize(), "".join(reading[1:]).capitalize()]))
