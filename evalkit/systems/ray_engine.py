@@ -86,8 +86,8 @@ def ensure_ray(engine: EngineConfig, **init_kwargs: Any) -> Any:
     return ray
 
 
-# (system spec, gpus per worker) -> what ``_describe`` reported: a warm rerun in the same process
-# (a notebook, the benchmarks, several configs in one session) skips the extra model load.
+# (system spec, gpus per worker, address) -> what ``_describe`` reported: a rerun in the same
+# process (a notebook, the benchmarks) skips the describe task and its worker start-up.
 _DESCRIBED: dict[str, tuple[str, int, bool]] = {}
 
 
@@ -183,7 +183,7 @@ def translate_with_ray(config: RunConfig, system: SystemConfig, references: Sequ
         describe = ray.remote(_describe).options(num_cpus=1, num_gpus=engine.gpus_per_worker or None, max_retries=0)
         try:
             _DESCRIBED[key] = ray.get(describe.remote(spec))
-        except ray.exceptions.RayTaskError as exc:
+        except ray.exceptions.RayError as exc:
             raise _as_backend_error(system, exc) from None
     fingerprint, batch_size, cacheable = _DESCRIBED[key]
     if not cacheable:
