@@ -50,7 +50,7 @@ from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
 from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model
-from evalkit.systems.hf_seq2seq import DEFAULTS, FAMILIES, Seq2SeqTranslator, detect_family
+from evalkit.systems.hf_seq2seq import DEFAULTS, Seq2SeqTranslator, detect_family
 
 OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
            "max_input_tokens", "generation", "device", "compute_type", "threads", "converted_dir"}
@@ -232,7 +232,6 @@ class CT2Translator(Seq2SeqTranslator):
         if family not in ("auto", "marian", "nllb", "m2m100", "mbart50"):
             raise ConfigError(f"system {self.name!r} (ct2): family must be auto, marian, nllb, m2m100 or mbart50 "
                               f"(the model types CTranslate2 converts for translation), got {family!r}")
-        assert set(FAMILIES) >= {"marian", "nllb", "m2m100", "mbart50"}
         generation = options.get("generation") or {}
         if not isinstance(generation, dict):
             raise ConfigError(f"system {self.name!r} (ct2): 'generation' must be a mapping")
