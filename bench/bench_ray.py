@@ -36,6 +36,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t = time.perf_counter()
         baseline = translate_system(config("local", EngineConfig()), system, references)
-        rows.append(("in-process (engine: local)", time.perf_counter() - t))
+        rows.append((f"in-process (engine: local; torch default, {torch_threads()} threads)", time.perf_counter() - t))
         print(f"in-process: {rows[-1][1]:.1f} s", flush=True)
 
         t = time.perf_counter()
