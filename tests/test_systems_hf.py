@@ -192,6 +192,22 @@ def test_a_folder_without_config_json_is_a_clear_error(tmp_path):
         create_system(SystemConfig(name="x", backend="hf-seq2seq", model=str(tmp_path)))
 
 
+@pytest.mark.parametrize("damage", ["corrupt weights", "missing tokenizer files"])
+def test_an_unusable_model_folder_is_a_clear_error(tiny, tmp_path, damage):
+    import shutil
+
+    folder = tmp_path / "marian"
+    shutil.copytree(tiny("marian"), folder)
+    if damage == "corrupt weights":
+        (folder / "model.safetensors").write_bytes(b"not a safetensors file")
+    else:
+        for piece in ("source.spm", "target.spm", "vocab.json"):
+            (folder / piece).unlink(missing_ok=True)
+    system = SystemConfig(name="x", backend="hf-seq2seq", model=str(folder), generation=FAST)
+    with pytest.raises(BackendError, match=f"system 'x': cannot load {folder}"):
+        create_system(system).translate([Segment("a", "我收到了你的信。")])
+
+
 @pytest.mark.parametrize("backend", ["hf-seq2seq", "hf-causal"])
 def test_a_hub_id_while_offline_fails_fast_and_says_how_to_use_a_folder(backend):
     started = time.perf_counter()

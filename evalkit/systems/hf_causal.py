@@ -24,7 +24,7 @@ from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY, chunk_text, join_pieces
-from evalkit.systems.hf_common import input_limit, pick_device, pick_dtype, resolve_model, run_batches
+from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, run_batches
 from evalkit.systems.prompting import DEFAULT_PROMPT, DEFAULT_SYSTEM_PROMPT, clean_answer, render_prompt
 
 OPTIONS = {"model", "revision", "tokenizer", "prompt", "system_prompt", "batch_size", "max_input_tokens",
@@ -69,19 +69,13 @@ class CausalTranslator(Translator):
         if self._loaded:
             return
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
-        self.device = pick_device(self.options.get("device"))
-        dtype = pick_dtype(self.options.get("dtype"), self.device)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_source.ref, **self.tokenizer_source.load_kwargs())
-            self.model = AutoModelForCausalLM.from_pretrained(self.source.ref, dtype=dtype, **self.source.load_kwargs())
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"system {self.name!r}: cannot load {self.source.ref}: {str(exc).splitlines()[0]}") from exc
+        self.tokenizer, self.model, self.device = load_pretrained(
+            self.name, AutoModelForCausalLM, self.source, self.tokenizer_source, self.options)
         if not getattr(self.tokenizer, "chat_template", None):
             raise BackendError(f"system {self.name!r}: the tokenizer of {self.source.ref} has no chat template; "
                                "hf-causal needs an instruction-tuned (chat) model")
-        self.model.to(self.device).eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token  # batching needs a pad token; it is masked out
         context = input_limit(None, self.model.config, self.tokenizer, default=4096)

@@ -15,6 +15,9 @@ API
 ``input_limit(configured, model_config, tokenizer, default=512) -> int``
     the model's input limit in its own tokens: the config's ``max_input_tokens`` if given, else
     the smallest sane of max_position_embeddings / n_positions / tokenizer.model_max_length.
+``load_pretrained(system_name, model_class, source, tokenizer_source, options) -> (tokenizer, model, device)``
+    tokenizer and model on the configured device and dtype, in eval mode; any loader failure
+    (missing files, corrupt weights, a tokenizer that cannot be built) is a ``BackendError``.
 ``run_batches(items, batch_size, fn, on_batch=None) -> list``
     ``fn`` over ``items`` in batches; on CUDA out-of-memory the batch is halved and retried.
 """
@@ -184,6 +187,24 @@ def input_limit(configured: int | None, model_config: Any, tokenizer: Any, defau
     candidates.append(_sane(getattr(tokenizer, "model_max_length", None)))
     found = [c for c in candidates if c]
     return min(found) if found else default
+
+
+def load_pretrained(system_name: str, model_class: Any, source: ModelSource, tokenizer_source: ModelSource,
+                    options: dict[str, Any]) -> tuple[Any, Any, str]:
+    """Load a tokenizer and a ``model_class`` (an ``AutoModelFor…``) once, ready for inference."""
+    from transformers import AutoTokenizer
+
+    device = pick_device(options.get("device"))
+    dtype = pick_dtype(options.get("dtype"), device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source.ref, **tokenizer_source.load_kwargs())
+        model = model_class.from_pretrained(source.ref, dtype=dtype, **source.load_kwargs())
+    except Exception as exc:  # noqa: BLE001 — transformers raises OSError, ValueError, TypeError,
+        # SafetensorError… for an unusable folder; each means the same to the user, and the cause is chained.
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise BackendError(f"system {system_name!r}: cannot load {source.ref}: {type(exc).__name__}: {first}") from exc
+    model.to(device).eval()
+    return tokenizer, model, device
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -33,7 +33,7 @@ from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY, chunk_text, join_pieces
-from evalkit.systems.hf_common import input_limit, pick_device, pick_dtype, resolve_model, run_batches
+from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, run_batches
 
 _M2M_LANG = re.compile(r"__[a-z]{2,3}(?:_[A-Za-z]+)?__")
 OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
@@ -114,16 +114,10 @@ class Seq2SeqTranslator(Translator):
         if self._loaded:
             return
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        self.device = pick_device(self.options.get("device"))
-        dtype = pick_dtype(self.options.get("dtype"), self.device)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_source.ref, **self.tokenizer_source.load_kwargs())
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(self.source.ref, dtype=dtype, **self.source.load_kwargs())
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"system {self.name!r}: cannot load {self.source.ref}: {str(exc).splitlines()[0]}") from exc
-        self.model.to(self.device).eval()
+        self.tokenizer, self.model, self.device = load_pretrained(
+            self.name, AutoModelForSeq2SeqLM, self.source, self.tokenizer_source, self.options)
         family = self.options.get("family", "auto")
         if family == "auto":
             family = detect_family(self.model.config.model_type, type(self.tokenizer).__name__, self.source.ref)
