@@ -120,3 +120,24 @@ def test_every_pair_of_systems_gets_both_paired_tests():
     assert pairs == {(a, b, t) for a, b in [("x", "y"), ("x", "z"), ("y", "z")] for t in ("paired-bs", "paired-ar")}
     same = [s for s in result.significance if s["a"] == "x"]
     assert all(0 < s["p_value"] <= 1 for s in same)
+
+
+@pytest.mark.parametrize("metric", ["chrf", "bleu", "ter"])
+def test_row_by_row_bootstrap_equals_sacrebleus_all_at_once_resampling(metric, monkeypatch):
+    # evalkit draws the resamples one at a time to keep memory O(n); the indices and scores
+    # must be sacrebleu's own (guards against a numpy change to its generator's buffering).
+    import numpy as np
+    from sacrebleu.significance import _bootstrap_resample as sacrebleu_resample
+
+    from evalkit.metrics.scoring import _bootstrap_resample, make_metric, stats_array
+
+    pairs = PAIRS + SHORT[:2]
+    segs = score_pairs(pairs, [metric])
+    stats = [s.stats[metric] for s in segs]
+    for seed in ("12345", "7"):
+        monkeypatch.setenv("SACREBLEU_SEED", seed)
+        m = make_metric(metric)
+        m.num_refs = 1
+        _, theirs = sacrebleu_resample(stats, m, 57)
+        _, ours = _bootstrap_resample(stats_array(metric, stats), m, 57)
+        assert np.array_equal([s.score for s in theirs], [s.score for s in ours])

@@ -8,6 +8,7 @@ sufficient statistics the way ``corpus_score`` does.
 from evalkit.metrics.scoring import (
     METRICS,
     aggregate,
+    aggregate_arrays,
     CorpusScore,
     ScoreSet,
     SegmentScores,
@@ -16,6 +17,7 @@ from evalkit.metrics.scoring import (
     paired_tests,
     score_pairs,
     score_systems,
+    stats_array,
 )
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "SegmentScores",
     "corpus_score",
     "aggregate",
+    "aggregate_arrays",
     "make_metric",
     "paired_tests",
     "score_pairs",
     "score_systems",
+    "stats_array",
 ]
