@@ -1,6 +1,8 @@
 """The divergence judge: per paragraph, flags with evidence, a reference-suspicion score and a fault.
 
-Pure functions over records: ``judge(references, hyps, chrf)`` reads nothing and writes nothing.
+Pure functions over records: ``judge(references, hyps, chrf)`` reads nothing and writes nothing. It runs
+in two passes, which the report stage streams: ``CorpusModel.add`` learns the corpus statistics
+(a few numbers per paragraph), then ``judge_paragraph`` judges one paragraph at a time.
 
 Flags (``Flag.name``) and what they implicate:
 
@@ -51,9 +53,11 @@ Fault: no flags → None; alignment evidence at least as strong as the reference
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import statistics
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -66,7 +70,7 @@ from evalkit.judge.numbers import (
     rendered,
     zh_numbers,
 )
-from evalkit.judge.sentences import english_sentences, sentence_support
+from evalkit.judge.sentences import english_sentences, sentence_supports
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -282,45 +286,6 @@ def _length_eligible(ref: ReferenceRecord, params: JudgeParams) -> bool:
     return ref.bead == "1-1" and _zh_len(ref.zh) >= params.min_zh_chars and _en_len(ref.en) > 0
 
 
-def length_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Mapping[str, HypothesisRecord]],
-                   params: JudgeParams) -> dict[str, float]:
-    """Robust z-score of each eligible paragraph's English length against its predictors.
-
-    Predictors: the Chinese length and every system's output length. For each, the log ratio
-    log(len EN / len predictor) is learnt on the corpus (median, MAD scale σ); a paragraph's
-    robust z-scores under each predictor are combined with weights 1/σ² (a system whose lengths
-    track the reference closely — a good MT system — counts more than the Chinese length or a
-    crude gloss): a weighted median with three or more predictors, so that one system's broken
-    output cannot raise a flag alone, else a weighted mean. Combining z-scores (rather than raw
-    deviations) keeps paragraphs comparable when some predictor is missing for them. Truncated
-    or empty outputs do not predict.
-    """
-    eligible = [r for r in references if _length_eligible(r, params)]
-    predictors: dict[str, dict[str, float]] = {"zh": {r.id: math.log(_en_len(r.en) / _zh_len(r.zh)) for r in eligible}}
-    for s, by_id in hyps.items():
-        predictors[s] = {r.id: math.log(_en_len(r.en) / _en_len(by_id[r.id].hyp)) for r in eligible
-                         if r.id in by_id and _en_len(by_id[r.id].hyp) > 0 and not by_id[r.id].truncated}
-    models = {p: robust(list(v.values()), params.mad_floor_log_ratio, params.min_population)
-              for p, v in predictors.items()}
-    combined: dict[str, float] = {}
-    for r in eligible:
-        zs = [(models[p].z(values[r.id]), 1.0 / models[p].scale ** 2)  # type: ignore[union-attr]
-              for p, values in predictors.items() if models[p] is not None and r.id in values]
-        if len(zs) >= 3:
-            # Weighted median: one system's broken output cannot drag the paragraph's z alone.
-            zs.sort()
-            half = sum(w for _, w in zs) / 2
-            acc = 0.0
-            for z, w in zs:
-                acc += w
-                if acc >= half:
-                    combined[r.id] = z
-                    break
-        elif zs:
-            combined[r.id] = sum(z * w for z, w in zs) / sum(w for _, w in zs)
-    return combined
-
-
 @dataclass(frozen=True, slots=True)
 class SentenceEvidence:
     """The English sentence least supported by any system output, for one paragraph."""
@@ -331,49 +296,6 @@ class SentenceEvidence:
     support: float  # that best chrF precision
     system: str
     median: float  # the corpus median support for that system
-
-
-def sentence_zscores(references: Sequence[ReferenceRecord], hyps: Mapping[str, Mapping[str, HypothesisRecord]],
-                     params: JudgeParams) -> dict[str, SentenceEvidence]:
-    """Per eligible paragraph of two or more English sentences, its least supported sentence.
-
-    For every system, the support of each sentence (``sentences.sentence_support``) is learnt
-    on the corpus (median, MAD scale: a crude gloss supports less than a fluent system); a
-    sentence's z under a system is its support against that model, and its evidence is the
-    *highest* z over the systems — a sentence that any system's output carries is not invented.
-    The paragraph's evidence is its lowest sentence. Truncated or empty outputs do not vote.
-    """
-    split = {r.id: english_sentences(r.en) for r in references if _length_eligible(r, params)}
-    split = {i: [(k, s) for k, s in enumerate(ss) if len(s) >= params.min_sentence_chars]
-             for i, ss in split.items() if len(ss) >= 2}
-    support: dict[str, dict[str, list[float]]] = {}
-    for s, by_id in hyps.items():
-        support[s] = {i: [sentence_support(sent, by_id[i].hyp) for _k, sent in sents] for i, sents in split.items()
-                      if i in by_id and by_id[i].hyp.strip() and not by_id[i].truncated}
-    models = {s: robust([v for vals in by_id.values() for v in vals], params.mad_floor_support, params.min_population)
-              for s, by_id in support.items()}
-    out: dict[str, SentenceEvidence] = {}
-    for i, sents in split.items():
-        weakest: SentenceEvidence | None = None
-        for j, (k, sent) in enumerate(sents):
-            votes = [(models[s].z(support[s][i][j]), support[s][i][j], s) for s in support  # type: ignore[union-attr]
-                     if models[s] is not None and i in support[s]]
-            if not votes:
-                continue
-            z, value, s = max(votes)
-            if weakest is None or z < weakest.z:
-                weakest = SentenceEvidence(k, sent, z, value, s, models[s].median)  # type: ignore[union-attr]
-        if weakest is not None:
-            out[i] = weakest
-    return out
-
-
-def _pairwise_chrf(a: str, b: str) -> float:
-    from sacrebleu.metrics import CHRF
-
-    metric = CHRF()
-    # chrF is asymmetric (recall-weighted); average both directions for a system–system similarity.
-    return 0.5 * (metric.sentence_score(a, [b]).score + metric.sentence_score(b, [a]).score)
 
 
 def addition_z(length_z: float, weak: SentenceEvidence | None) -> float:
@@ -404,6 +326,249 @@ def addition_flag(ref: ReferenceRecord, length_z: float, combined: float, weak: 
     return Flag("addition", evidence, _strength(combined, params.z_length))
 
 
+def _pairwise_chrf(texts: Sequence[str]) -> list[float]:
+    """chrF similarity of every pair of ``texts`` (i < j, in order), averaged over both directions.
+
+    chrF is asymmetric (recall-weighted), so each pair is scored both ways, exactly as
+    ``CHRF().sentence_score(a, [b])`` and ``(b, [a])`` do — but each text's character n-grams are
+    extracted once rather than once per direction and pair (the judge's hot spot with several
+    systems). The statistics and the score are sacrebleu's own functions.
+    """
+    metric = _chrf_metric()
+    ngrams = [metric._extract_reference_info([metric._preprocess_segment(t)])["ref_ngrams"][0] for t in texts]
+
+    def score(h: int, r: int) -> float:
+        stats: list[int] = []
+        for hyp_n, ref_n in zip(ngrams[h], ngrams[r]):
+            stats.extend(metric._get_match_statistics(hyp_n, ref_n))
+        return float(metric._aggregate_and_compute([stats]).score)
+
+    return [0.5 * (score(i, j) + score(j, i)) for i in range(len(texts)) for j in range(i + 1, len(texts))]
+
+
+@functools.lru_cache(maxsize=1)
+def _chrf_metric() -> Any:
+    from sacrebleu.metrics import CHRF
+
+    return CHRF()
+
+
+def _length_eligible_values(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord],
+                            systems: Sequence[str]) -> list[tuple[str | None, float]]:
+    """log(len EN / len predictor) for the Chinese (``None``) and each system whose output predicts."""
+    en = _en_len(ref.en)
+    out: list[tuple[str | None, float]] = [(None, math.log(en / _zh_len(ref.zh)))]
+    for s in systems:
+        h = hyps.get(s)
+        if h is not None and _en_len(h.hyp) > 0 and not h.truncated:
+            out.append((s, math.log(en / _en_len(h.hyp))))
+    return out
+
+
+def _scored_sentences(ref: ReferenceRecord, params: JudgeParams) -> list[tuple[int, str]] | None:
+    """The English sentences the sentence-support model scores (None: fewer than two sentences)."""
+    sentences = english_sentences(ref.en)
+    if len(sentences) < 2:
+        return None
+    return [(k, x) for k, x in enumerate(sentences) if len(x) >= params.min_sentence_chars]
+
+
+class CorpusModel:
+    """The judge's corpus-level statistics, learnt in one streaming pass (pass 1 of ``judge``).
+
+    Per paragraph it keeps only numbers, in compact ``array('d')`` buffers: the length log-ratios
+    and chrF scores its medians need, each system's sentence supports (the costly chrF-precision
+    calls, so pass 2 does not repeat them) and the consensus gap. Pass 2 (``judge_paragraph``)
+    recomputes the cheap per-paragraph values from the record and reads the stored ones by the
+    paragraph's ordinal, so paragraphs must come in the same order in both passes.
+
+    How the length, sentence and consensus evidence is built (the module docstring has the flags):
+
+    * length: for the Chinese length and every system's output length, log(len EN / len predictor)
+      is learnt on the corpus (median, MAD scale σ); a paragraph's robust z-scores under each
+      predictor are combined with weights 1/σ² (a system whose lengths track the reference
+      closely counts more than the Chinese length or a crude gloss): a weighted median with three
+      or more predictors, so that one system's broken output cannot raise a flag alone, else a
+      weighted mean. Truncated or empty outputs do not predict.
+    * sentences: for every system, the support of each English sentence
+      (``sentences.sentence_support``) is learnt on the corpus; a sentence's evidence is its
+      *highest* z over the systems (a sentence any output carries is not invented), and the
+      paragraph's is its lowest sentence. Truncated or empty outputs do not vote.
+    """
+
+    def __init__(self, systems: Sequence[str], params: JudgeParams):
+        self.systems = list(systems)
+        self.params = params
+        self._count = 0
+        self._length: dict[str | None, array[float]] = {None: array("d"), **{s: array("d") for s in self.systems}}
+        self._chrf: dict[str, array[float]] = {s: array("d") for s in self.systems}
+        self._support: dict[str, array[float]] = {s: array("d") for s in self.systems}
+        self._support_at: dict[str, array[int]] = {s: array("q") for s in self.systems}  # -1: no vote
+        self._gap = array("d")  # NaN: no consensus gap for this paragraph
+        self.length_models: dict[str | None, Robust | None] = {}
+        self.support_models: dict[str, Robust | None] = {}
+        self.score_models: dict[str, Robust | None] = {}
+        self.gap_model: Robust | None = None
+
+    def add(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float]) -> None:
+        """Pass 1: learn from one paragraph (``hyps`` and ``chrf`` by system; absent: none)."""
+        params = self.params
+        self._count += 1
+        gap = math.nan
+        supports: dict[str, list[float]] = {}
+        if _length_eligible(ref, params):
+            for predictor, value in _length_eligible_values(ref, hyps, self.systems):
+                self._length[predictor].append(value)
+            sents = _scored_sentences(ref, params)
+            if sents is not None:
+                for s in self.systems:
+                    h = hyps.get(s)
+                    if h is not None and h.hyp.strip() and not h.truncated:
+                        supports[s] = sentence_supports([x for _k, x in sents], h.hyp)
+            for s in self.systems:
+                if s in chrf:
+                    self._chrf[s].append(chrf[s])
+            if len(self.systems) >= 2 and all(s in chrf and s in hyps for s in self.systems):
+                pair_sims = _pairwise_chrf([hyps[s].hyp for s in self.systems])
+                gap = statistics.fmean(pair_sims) - statistics.fmean(chrf[s] for s in self.systems)
+        for s in self.systems:
+            if s in supports:
+                self._support_at[s].append(len(self._support[s]))
+                self._support[s].extend(supports[s])
+            else:
+                self._support_at[s].append(-1)
+        self._gap.append(gap)
+
+    def finish(self) -> CorpusModel:
+        """Learn the robust models from what ``add`` collected."""
+        p = self.params
+        self.length_models = {k: robust(v, p.mad_floor_log_ratio, p.min_population) for k, v in self._length.items()}
+        self.support_models = {s: robust(v, p.mad_floor_support, p.min_population) for s, v in self._support.items()}
+        self.score_models = {s: robust(v, p.mad_floor_chrf, p.min_population) for s, v in self._chrf.items()}
+        self.gap_model = robust([g for g in self._gap if not math.isnan(g)], p.mad_floor_gap, p.min_population)
+        # The collected values are not needed once the models are learnt.
+        self._length = {k: array("d") for k in self._length}
+        self._chrf = {s: array("d") for s in self._chrf}
+        return self
+
+    def length_z(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord]) -> float | None:
+        """The combined robust z of an eligible paragraph's English length (None: no model)."""
+        zs = []
+        for predictor, value in _length_eligible_values(ref, hyps, self.systems):
+            model = self.length_models[predictor]
+            if model is not None:
+                zs.append((model.z(value), 1.0 / model.scale ** 2))
+        if len(zs) >= 3:
+            # Weighted median: one system's broken output cannot drag the paragraph's z alone.
+            zs.sort()
+            half = sum(w for _, w in zs) / 2
+            acc = 0.0
+            for z, w in zs:
+                acc += w
+                if acc >= half:
+                    return z
+        elif zs:
+            return sum(z * w for z, w in zs) / sum(w for _, w in zs)
+        return None
+
+    def weakest_sentence(self, ordinal: int, ref: ReferenceRecord) -> SentenceEvidence | None:
+        """The eligible paragraph's least supported English sentence (None: no evidence)."""
+        sents = _scored_sentences(ref, self.params)
+        if sents is None:
+            return None
+        weakest: SentenceEvidence | None = None
+        for j, (k, sent) in enumerate(sents):
+            votes = []
+            for s in self.systems:
+                model, at = self.support_models[s], self._support_at[s][ordinal]
+                if model is not None and at >= 0:
+                    value = self._support[s][at + j]
+                    votes.append((model.z(value), value, s))
+            if not votes:
+                continue
+            z, value, s = max(votes)
+            if weakest is None or z < weakest.z:
+                weakest = SentenceEvidence(k, sent, z, value, s, self.support_models[s].median)  # type: ignore[union-attr]
+        return weakest
+
+    def gap(self, ordinal: int) -> float | None:
+        g = self._gap[ordinal]
+        return None if math.isnan(g) else g
+
+
+def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: Mapping[str, HypothesisRecord],
+                    chrf: Mapping[str, float]) -> Judgement:
+    """Pass 2: judge one paragraph (the ``ordinal``-th given to ``model.add``)."""
+    params = model.params
+    systems = model.systems
+    flags: list[Flag] = []
+    signals: dict[str, float | None] = {}
+    rec_hyps = {s: hyps[s].hyp for s in systems if s in hyps}
+
+    flags += untranslated_flags(r, params)
+    for s in systems:
+        h = hyps.get(s)
+        if h is None:
+            continue
+        if h.truncated:
+            flags.append(Flag("truncated_hypothesis", f"{s}: a sentence was cut to fit the model's input limit "
+                              f"({h.chunks} chunk{'s' if h.chunks != 1 else ''})", 1.0, s))
+        han = sum(len(x) for x in _HAN.findall(h.hyp))
+        if h.hyp and han / max(1, _en_len(h.hyp)) >= params.system_untranslated_share:
+            flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
+                              1.0, s))
+    flags += number_flags(r)
+    flags += dateline_flags(r)
+    flags += name_flags(r, list(rec_hyps.values()))
+
+    flags += alignment_flags(r, params)
+
+    if _length_eligible(r, params):
+        z = model.length_z(r, hyps)
+        signals["length_z"] = z
+        weak = model.weakest_sentence(ordinal, r)
+        signals["sentence_z"] = weak.z if weak is not None else None
+        if z is not None and z <= -params.z_length:
+            sources = ", ".join(["the Chinese", *[s for s in systems if rec_hyps.get(s, "").strip()]])
+            flags.append(Flag("omission", f"English shorter than predicted from {sources}: {_en_len(r.en)} "
+                              f"characters for {_zh_len(r.zh)} Chinese, robust z {z:+.1f}",
+                              _strength(z, params.z_length)))
+        elif z is not None:
+            signals["addition_z"] = za = addition_z(z, weak)
+            if za >= params.z_length:
+                flags.append(addition_flag(r, z, za, weak, systems, rec_hyps, params))
+
+        lows = []
+        for s in systems:
+            score_model = model.score_models.get(s)
+            value = chrf.get(s)
+            if score_model is None or value is None:
+                continue
+            z_s = score_model.z(value)
+            signals[f"chrf_z[{s}]"] = z_s
+            if z_s <= -params.z_flag:
+                lows.append((s, value, score_model.median, z_s))
+        scored = [s for s in systems if model.score_models.get(s) is not None and s in chrf]
+        if lows:
+            all_low = len(lows) == len(scored)
+            for s, value, med, z_s in lows:
+                flags.append(Flag("low_score", f"{s}: chrF {value:.1f} against a median of {med:.1f} "
+                                  f"(robust z {z_s:+.1f})" + ("" if all_low else "; other systems are not low"),
+                                  _strength(z_s, params.z_flag), None if all_low else s))
+
+        gap = model.gap(ordinal)
+        if gap is not None and model.gap_model is not None:
+            zg = model.gap_model.z(gap)
+            signals["consensus_z"] = zg
+            if zg >= params.z_flag:
+                flags.append(Flag("consensus", f"systems agree with each other {gap:+.1f} chrF more than "
+                                  f"with the reference (corpus median {model.gap_model.median:+.1f}, robust z {zg:+.1f})",
+                                  _strength(zg, params.z_flag)))
+
+    suspicion, fault = assess(flags, params)
+    return Judgement(r.id, tuple(flags), suspicion, fault, signals)
+
+
 def judge(references: Sequence[ReferenceRecord],
           hyps: Mapping[str, Mapping[str, HypothesisRecord]],
           chrf: Mapping[str, Mapping[str, float]] | None = None,
@@ -411,101 +576,22 @@ def judge(references: Sequence[ReferenceRecord],
     """Judge every reference paragraph; one ``Judgement`` per record, in order.
 
     ``hyps``: system -> id -> hypothesis record. ``chrf``: system -> id -> paragraph chrF
-    (the score stage's numbers; paragraphs without a score are simply absent).
+    (the score stage's numbers; paragraphs without a score are simply absent). The in-memory
+    form of the two passes the report stage streams (``CorpusModel``, ``judge_paragraph``).
     """
     params = params or JudgeParams()
     chrf = chrf or {}
     systems = list(hyps)
 
-    eligible = [r for r in references if _length_eligible(r, params)]
-    length_z = length_zscores(references, hyps, params)
-    sentence_z = sentence_zscores(references, hyps, params)
+    def paragraph(r: ReferenceRecord) -> tuple[dict[str, HypothesisRecord], dict[str, float]]:
+        return ({s: hyps[s][r.id] for s in systems if r.id in hyps[s]},
+                {s: chrf[s][r.id] for s in systems if r.id in chrf.get(s, {})})
 
-    score_model: dict[str, Robust | None] = {}
-    for s in systems:
-        vals = [chrf.get(s, {})[r.id] for r in eligible if r.id in chrf.get(s, {})]
-        score_model[s] = robust(vals, params.mad_floor_chrf, params.min_population)
-
-
-    gaps: dict[str, float] = {}
-    if len(systems) >= 2:
-        for r in eligible:
-            if not all(r.id in chrf.get(s, {}) and r.id in hyps[s] for s in systems):
-                continue
-            texts = [hyps[s][r.id].hyp for s in systems]
-            pair_sims = [_pairwise_chrf(texts[i], texts[j]) for i in range(len(texts)) for j in range(i + 1, len(texts))]
-            ref_sim = statistics.fmean(chrf[s][r.id] for s in systems)
-            gaps[r.id] = statistics.fmean(pair_sims) - ref_sim
-    gap_model = robust(list(gaps.values()), params.mad_floor_gap, params.min_population)
-
-    out = []
+    model = CorpusModel(systems, params)
     for r in references:
-        flags: list[Flag] = []
-        signals: dict[str, float | None] = {}
-        rec_hyps = {s: hyps[s][r.id].hyp for s in systems if r.id in hyps[s]}
-
-        flags += untranslated_flags(r, params)
-        for s in systems:
-            h = hyps[s].get(r.id)
-            if h is None:
-                continue
-            if h.truncated:
-                flags.append(Flag("truncated_hypothesis", f"{s}: a sentence was cut to fit the model's input limit "
-                                  f"({h.chunks} chunk{'s' if h.chunks != 1 else ''})", 1.0, s))
-            han = sum(len(x) for x in _HAN.findall(h.hyp))
-            if h.hyp and han / max(1, _en_len(h.hyp)) >= params.system_untranslated_share:
-                flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
-                                  1.0, s))
-        flags += number_flags(r)
-        flags += dateline_flags(r)
-        flags += name_flags(r, list(rec_hyps.values()))
-
-        flags += alignment_flags(r, params)
-
-        if _length_eligible(r, params):
-            z = length_z.get(r.id)
-            signals["length_z"] = z
-            weak = sentence_z.get(r.id)
-            signals["sentence_z"] = weak.z if weak is not None else None
-            if z is not None and z <= -params.z_length:
-                sources = ", ".join(["the Chinese", *[s for s in systems if rec_hyps.get(s, "").strip()]])
-                flags.append(Flag("omission", f"English shorter than predicted from {sources}: {_en_len(r.en)} "
-                                  f"characters for {_zh_len(r.zh)} Chinese, robust z {z:+.1f}",
-                                  _strength(z, params.z_length)))
-            elif z is not None:
-                signals["addition_z"] = za = addition_z(z, weak)
-                if za >= params.z_length:
-                    flags.append(addition_flag(r, z, za, weak, systems, rec_hyps, params))
-
-            lows = []
-            for s in systems:
-                model = score_model.get(s)
-                value = chrf.get(s, {}).get(r.id)
-                if model is None or value is None:
-                    continue
-                z_s = model.z(value)
-                signals[f"chrf_z[{s}]"] = z_s
-                if z_s <= -params.z_flag:
-                    lows.append((s, value, model.median, z_s))
-            scored = [s for s in systems if score_model.get(s) is not None and r.id in chrf.get(s, {})]
-            if lows:
-                all_low = len(lows) == len(scored)
-                for s, value, med, z_s in lows:
-                    flags.append(Flag("low_score", f"{s}: chrF {value:.1f} against a median of {med:.1f} "
-                                      f"(robust z {z_s:+.1f})" + ("" if all_low else "; other systems are not low"),
-                                      _strength(z_s, params.z_flag), None if all_low else s))
-
-            if r.id in gaps and gap_model is not None:
-                zg = gap_model.z(gaps[r.id])
-                signals["consensus_z"] = zg
-                if zg >= params.z_flag:
-                    flags.append(Flag("consensus", f"systems agree with each other {gaps[r.id]:+.1f} chrF more than "
-                                      f"with the reference (corpus median {gap_model.median:+.1f}, robust z {zg:+.1f})",
-                                      _strength(zg, params.z_flag)))
-
-        suspicion, fault = assess(flags, params)
-        out.append(Judgement(r.id, tuple(flags), suspicion, fault, signals))
-    return out
+        model.add(r, *paragraph(r))
+    model.finish()
+    return [judge_paragraph(model, k, r, *paragraph(r)) for k, r in enumerate(references)]
 
 
 def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | None]:

@@ -52,3 +52,26 @@ def sentence_support(sentence: str, output: str) -> float:
     if not sentence.strip() or not output.strip():
         return 0.0
     return float(_precision_metric().sentence_score(sentence, [output]).score)
+
+
+def sentence_supports(sentences: list[str], output: str) -> list[float]:
+    """``sentence_support`` of each sentence against the same ``output``, the output's n-grams
+    extracted once.
+
+    ``sentence_score(sentence, [output])`` re-extracts the output's character n-grams for every
+    sentence — most of the judge's time on long paragraphs. This makes the same sacrebleu calls
+    (``_extract_reference_info`` once, then ``_compute_segment_statistics`` and
+    ``_aggregate_and_compute`` per sentence), so the numbers are identical.
+    """
+    if not output.strip():
+        return [0.0] * len(sentences)
+    metric = _precision_metric()
+    ref_info = metric._extract_reference_info([metric._preprocess_segment(output)])
+    out = []
+    for sentence in sentences:
+        if not sentence.strip():
+            out.append(0.0)
+            continue
+        stats = metric._compute_segment_statistics(metric._preprocess_segment(sentence), ref_info)
+        out.append(float(metric._aggregate_and_compute([stats]).score))
+    return out
