@@ -12,6 +12,33 @@ A run folder (``RunLayout``) holds, after ``evalkit run``::
 (corpus scores, CIs and paired tests are recomputed there from the stored statistics, which is
 cheap and bit-identical). Nothing imports torch unless a configured backend needs it.
 
+Memory model (issue 5, "bounded memory"). ``score`` and ``report`` stream their inputs: they read
+``reference.jsonl``, ``hyps/<system>.jsonl`` and ``scores.jsonl`` line by line, in reference order,
+and keep per paragraph only compact numeric arrays, never the records:
+
+* the reference is read several times (a survey pass, then each stage's passes) rather than held;
+  the survey keeps a 64-bit hash per paragraph id (8 bytes) to check ids are unique and to find
+  each ``scores.jsonl`` row's paragraph without a table of id strings;
+* hypotheses are looked up in lockstep with the reference: the translate stage writes them in
+  reference order, and a first pass over each file checks that (each id a later reference id).
+  A file in another order (a user's own, or hand-edited) is loaded into an id → record table
+  instead — correct, but that system then costs memory in proportion to the corpus;
+* ``score`` scores blocks of ``_SCORE_BLOCK`` paragraphs per system and appends their rows;
+* ``report`` keeps each system's per-paragraph scores and sacrebleu statistics as numpy arrays
+  (int32 counts: 72 bytes per paragraph for chrF, 40 for BLEU) for corpus scores, bootstrap CIs
+  and paired tests; the judge learns its corpus statistics in a first pass (a few floats per
+  paragraph: ``judge.CorpusModel``) and judges in a second, and each paragraph row goes straight
+  to paragraphs.jsonl / paragraphs.csv / junit.xml (a spool file for the test cases, since the
+  suite's counts come first) while only the ``_HTML_ROWS`` most suspicious rows are kept for
+  report.html (which says how many rows the CSV has) and the top 10 for report.md.
+
+What still grows with the corpus: those arrays; the ids and reasons of unscored (1-0 / 0-1)
+paragraphs in scores.meta.json; the set of document ids; and sacrebleu's paired significance
+tests (only with two or more systems), which draw all n_bootstrap × n resample indices at once.
+The bootstrap CIs do not (``metrics.scoring._bootstrap_resample`` draws one resample at a time).
+``ingest``/``translate`` (``run_pipeline``) still hold the reference set in memory, and ``ci``'s
+regression gate and ``compare`` load whole ``paragraphs.jsonl`` files.
+
 Regression gate (``evalkit ci --baseline DIR/summary.json``): the paired test needs the
 baseline's per-paragraph hypotheses, so the baseline must be a whole run folder — its
 ``paragraphs.jsonl`` next to its ``summary.json``. Each configured system is compared with the
@@ -24,14 +51,20 @@ import argparse
 import json
 import os
 import sys
+import hashlib
+import shutil
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evalkit.config import RunConfig, load_config
 from evalkit.errors import ConfigError, InputError
-from evalkit.jsonl import atomic_writer, iter_jsonl, read_jsonl, write_jsonl
+from evalkit.jsonl import atomic_writer, dumps, iter_jsonl, read_jsonl, write_jsonl
 from evalkit.layout import RunLayout
 from evalkit.records import HypothesisRecord, ReferenceRecord, read_hypotheses, read_references
 
@@ -92,48 +125,225 @@ def load_hyps(config: RunConfig, layout: RunLayout) -> dict[str, dict[str, Hypot
     return hyps
 
 
+# --- streaming inputs ---------------------------------------------------------------------------
+
+# Paragraphs per system scored per block in ``score_stage`` (bounded memory; one pool for all).
+_SCORE_BLOCK = 2048
+# Paragraph rows report.html shows (the most suspicious); report.md shows the top 10.
+_HTML_ROWS = 300
+_MD_ROWS = 10
+
+
+def iter_references(path: Path) -> Iterator[ReferenceRecord]:
+    """The reference set's records, one at a time (``survey_references`` checked the file)."""
+    for lineno, obj in iter_jsonl(path):
+        yield ReferenceRecord.from_dict(obj, path, lineno)
+
+
+def _id_hash(paragraph_id: str) -> int:
+    # 64 bits: collisions are negligible below billions of paragraphs.
+    return int.from_bytes(hashlib.blake2b(paragraph_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+@dataclass
+class ReferenceSurvey:
+    """One pass over a reference set: its size, its unscorable paragraphs, and its scored ids'
+    hashes in order (8 bytes per paragraph; the ids themselves are not kept)."""
+
+    path: Path
+    paragraphs: int
+    unscored: dict[str, str]  # id -> why it has no scores (1-0 and 0-1 beads: a minority)
+    scored_hashes: Any  # numpy uint64 array, one per scored paragraph, in reference order
+
+
+def _kth_scored_id(path: Path, unscored: Mapping[str, str], k: int) -> str:
+    """The ``k``-th scored paragraph's id (re-reads the file: for error messages)."""
+    for r in iter_references(path):
+        if r.id not in unscored:
+            if k == 0:
+                return r.id
+            k -= 1
+    raise IndexError(k)
+
+
+def survey_references(path: Path) -> ReferenceSurvey:
+    """Check a reference set (valid records, unique ids, not empty) in one streaming pass."""
+    from array import array
+
+    from evalkit.metrics.scoring import scorable
+
+    hashes = array("Q")
+    scored = array("Q")
+    unscored: dict[str, str] = {}
+    for r in iter_references(path):
+        h = _id_hash(r.id)
+        hashes.append(h)
+        reason = scorable(r.zh, r.en)
+        if reason:
+            unscored[r.id] = reason
+        else:
+            scored.append(h)
+    if not hashes:
+        raise InputError(path, "the reference set is empty; expected one JSON object per line")
+    all_hashes = np.frombuffer(hashes, dtype=np.uint64)
+    if len(np.unique(all_hashes)) != len(all_hashes):
+        # Rare: find the duplicate and its lines the way read_references reports it.
+        read_references(path)
+        raise InputError(path, "two paragraph ids hash alike; rename one of them")
+    return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy())
+
+
+class HypLookup:
+    """One system's hypotheses, looked up paragraph by paragraph in reference order.
+
+    Call ``begin()``, then ``get(id)`` once for *every* reference paragraph in order. When the
+    file follows the reference order (what the translate stage writes) the records are read
+    in lockstep and none is kept; otherwise they are loaded into a table, as before.
+    """
+
+    def __init__(self, path: Path, reference: Path):
+        from evalkit.report.summary import HypsInfo
+
+        self.path = path
+        ref_ids = (obj.get("id") for _, obj in iter_jsonl(reference))
+        ordered = True
+        first: str | None = None
+        cached = truncated = 0
+        for lineno, obj in iter_jsonl(path):
+            h = HypothesisRecord.from_dict(obj, path, lineno)
+            if first is None:
+                first = h.system
+            cached += h.cached
+            truncated += h.truncated
+            if ordered and not any(rid == h.id for rid in ref_ids):
+                ordered = False  # an id out of order, repeated, or not in the reference
+        self._by_id: dict[str, HypothesisRecord] | None = None
+        if not ordered:
+            self._by_id = {h.id: h for h in read_hypotheses(path)}
+            records = list(self._by_id.values())
+            first = records[0].system if records else None
+            cached = sum(1 for h in records if h.cached)
+            truncated = sum(1 for h in records if h.truncated)
+        self.info = HypsInfo(first, cached, truncated)
+        self._records: Iterator[HypothesisRecord] = iter(())
+        self._next: HypothesisRecord | None = None
+
+    @property
+    def streamed(self) -> bool:
+        return self._by_id is None
+
+    def begin(self) -> None:
+        if self._by_id is None:
+            self._records = (HypothesisRecord.from_dict(obj, self.path, lineno) for lineno, obj in iter_jsonl(self.path))
+            self._next = next(self._records, None)
+
+    def get(self, paragraph_id: str) -> HypothesisRecord | None:
+        if self._by_id is not None:
+            return self._by_id.get(paragraph_id)
+        if self._next is not None and self._next.id == paragraph_id:
+            found = self._next
+            self._next = next(self._records, None)
+            return found
+        return None
+
+
+def open_hyps(config: RunConfig, layout: RunLayout) -> dict[str, HypLookup]:
+    """Every configured system's hypotheses in the run folder, for lookups in reference order."""
+    lookups = {}
+    for system in config.systems:
+        path = layout.hyps(system.name)
+        if not path.exists():
+            raise InputError(path, f"no hypotheses for system {system.name!r}; run `evalkit translate` or `evalkit run` first")
+        lookups[system.name] = HypLookup(path, layout.reference)
+    return lookups
+
+
 # --- stages -------------------------------------------------------------------------------------
 
 
-def score_stage(config: RunConfig, layout: RunLayout, references: Sequence[ReferenceRecord],
-                hyps: Mapping[str, Mapping[str, HypothesisRecord]]) -> None:
-    """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json)."""
-    from evalkit.metrics.scoring import score_pairs, scorable
+def score_stage(config: RunConfig, layout: RunLayout) -> None:
+    """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed block by block
+    from the run folder's reference.jsonl and hyps/."""
+    from evalkit.metrics.scoring import score_pairs, scorable, scoring_pool
 
     started = time.perf_counter()
     metric_names = [m for m in ("chrf", "chrf++", "bleu", "ter") if m in _metric_names(config)]
-    scored = [r for r in references if scorable(r.zh, r.en) is None]
-    unscored = {r.id: reason for r in references if (reason := scorable(r.zh, r.en))}
+    survey = survey_references(layout.reference)
+    n_scored = len(survey.scored_hashes)
     skipped: dict[str, str] = {}
     if "ter" not in metric_names:
         skipped["ter"] = ("not computed: not in scoring.metrics (opt-in, as TER takes ~0.3-6 s per long paragraph; "
                           "add `ter` to compute it)")
     limit = config.scoring.ter_max_paragraphs
-    if "ter" in metric_names and len(scored) > limit:
+    if "ter" in metric_names and n_scored > limit:
         metric_names.remove("ter")
-        skipped["ter"] = (f"skipped: {len(scored)} paragraphs exceed scoring.ter_max_paragraphs={limit} "
+        skipped["ter"] = (f"skipped: {n_scored} paragraphs exceed scoring.ter_max_paragraphs={limit} "
                           "(TER costs ~300 ms per long paragraph; raise the limit to compute it)")
-    systems = list(hyps)
-    missing = {s: sum(1 for r in scored if r.id not in hyps[s]) for s in systems}
-    pairs = [(hyps[s][r.id].hyp if r.id in hyps[s] else "", r.en) for s in systems for r in scored]
-    segments = score_pairs(pairs, metric_names, config.scoring.workers)
-    rows = []
-    for k, s in enumerate(systems):
-        for r, seg in zip(scored, segments[k * len(scored):(k + 1) * len(scored)], strict=True):
-            hyp = hyps[s].get(r.id)
-            rows.append({"id": r.id, "system": s, "fingerprint": hyp.system if hyp else None,
-                         "hyp_chars": len(hyp.hyp) if hyp else 0, "ref_chars": len(r.en), **seg.to_dict()})
-    write_jsonl(layout.scores, rows)
+    lookups = open_hyps(config, layout)
+    systems = list(lookups)
+    missing = dict.fromkeys(systems, 0)
+
+    def flush(system: str, block: list[tuple[ReferenceRecord, HypothesisRecord | None]], out: Any, pool: Any) -> None:
+        segments = score_pairs([(h.hyp if h else "", r.en) for r, h in block], metric_names,
+                               config.scoring.workers, pool=pool)
+        for (r, hyp), seg in zip(block, segments, strict=True):
+            out.write(dumps({"id": r.id, "system": system, "fingerprint": hyp.system if hyp else None,
+                             "hyp_chars": len(hyp.hyp) if hyp else 0, "ref_chars": len(r.en), **seg.to_dict()}) + "\n")
+        block.clear()
+
+    with scoring_pool(config.scoring.workers) as pool, atomic_writer(layout.scores) as out:
+        # System by system, as before: all of one system's rows, then the next system's.
+        for system in systems:
+            lookup = lookups[system]
+            lookup.begin()
+            block: list[tuple[ReferenceRecord, HypothesisRecord | None]] = []
+            for r in iter_references(layout.reference):
+                hyp = lookup.get(r.id)  # for every paragraph: the lookup walks in reference order
+                if scorable(r.zh, r.en) is not None:
+                    continue
+                if hyp is None:
+                    missing[system] += 1
+                block.append((r, hyp))
+                if len(block) >= _SCORE_BLOCK:
+                    flush(system, block, out, pool)
+            flush(system, block, out, pool)
     _write_json(_scores_meta_path(layout), {
-        "metrics": metric_names, "skipped": skipped, "unscored": unscored, "missing_hyps": missing,
+        "metrics": metric_names, "skipped": skipped, "unscored": survey.unscored, "missing_hyps": missing,
         "systems": systems, "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
     })
 
 
-def load_scores(layout: RunLayout, references: Sequence[ReferenceRecord], systems: Sequence[str],
-                n_bootstrap: int, seed: int) -> Any:
-    """scores.jsonl → a ``ScoreSet`` (corpus scores, CIs and significance from the stored statistics)."""
-    from evalkit.metrics.scoring import ScoreSet, SegmentScores, aggregate
+@dataclass
+class ScoreArrays:
+    """The score stage's numbers for a report: per system and metric, each scored paragraph's
+    score (float64, NaN: none) and sacrebleu statistics (``metrics.scoring.stats_array``), row
+    ``k`` for the ``k``-th scored paragraph in reference order; plus what is derived from them."""
+
+    metrics: list[str]
+    unscored: dict[str, str]
+    scores: dict[str, dict[str, Any]]
+    stats: dict[str, dict[str, Any]]
+    corpus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    significance: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    missing_hyps: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def paragraph(self, system: str, k: int | None) -> dict[str, float | None] | None:
+        """The ``k``-th scored paragraph's scores for ``system`` (None: not scored)."""
+        if k is None:
+            return None
+        out: dict[str, float | None] = {}
+        for m, values in self.scores[system].items():
+            v = float(values[k])
+            out[m] = None if v != v else v  # NaN: no score stored
+        return out
+
+
+def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[str],
+                n_bootstrap: int, seed: int) -> ScoreArrays:
+    """scores.jsonl → ``ScoreArrays`` (corpus scores, CIs and significance from the stored statistics)."""
+    from evalkit.metrics.scoring import aggregate_arrays, stats_array
 
     meta_path = _scores_meta_path(layout)
     if not layout.scores.exists() or not meta_path.exists():
@@ -145,56 +355,147 @@ def load_scores(layout: RunLayout, references: Sequence[ReferenceRecord], system
     missing_systems = [s for s in systems if s not in meta.get("systems", [])]
     if missing_systems:
         raise InputError(layout.scores, f"no scores for system(s) {', '.join(missing_systems)}; run `evalkit score` again")
-    segments: dict[str, dict[str, SegmentScores]] = {s: {} for s in systems}
-    for lineno, obj in iter_jsonl(layout.scores):
-        if obj.get("system") in segments:
-            try:
-                segments[obj["system"]][obj["id"]] = SegmentScores.from_dict(obj)
-            except (KeyError, TypeError, AttributeError):
-                raise InputError(layout.scores, "expected fields 'id', 'system', 'scores', 'stats'", lineno) from None
-    scored_ids = [r.id for r in references if r.id not in meta["unscored"]]
-    for s in systems:
-        absent = [i for i in scored_ids if i not in segments[s]]
-        if absent:
-            raise InputError(layout.scores, f"system {s!r} has no scores for {len(absent)} paragraph(s) "
-                                            f"(first: {absent[0]}); the reference changed since scoring — run `evalkit score` again")
     metrics = list(meta["metrics"])
-    corpus, significance, skipped, timings = aggregate(scored_ids, segments, metrics, n_bootstrap=n_bootstrap, seed=seed)
-    return ScoreSet(metrics, scored_ids, dict(meta["unscored"]), segments, corpus, significance,
-                    {**meta.get("skipped", {}), **skipped}, dict(meta.get("missing_hyps", {})),
-                    {**meta.get("timings", {}), **timings})
+    # Scored = not unscored in the meta, as the score stage decided (not re-derived here).
+    unscored = dict(meta["unscored"])
+    survey_unscored = set(survey.unscored)
+    if survey_unscored == set(unscored):
+        hashes = survey.scored_hashes
+    else:
+        hashes = np.array([_id_hash(r.id) for r in iter_references(layout.reference) if r.id not in unscored],
+                          dtype=np.uint64)
+    n = len(hashes)
+    scores = {s: {m: np.full(n, np.nan) for m in metrics} for s in systems}
+    stats: dict[str, dict[str, Any]] = {s: {} for s in systems}
+    filled = {s: np.zeros(n, dtype=bool) for s in systems}
+    position = dict.fromkeys(systems, 0)
+    index: dict[int, int] | None = None  # hash -> row, built only if rows come out of order
+    for lineno, obj in iter_jsonl(layout.scores):
+        system = obj.get("system")
+        if system not in filled:
+            continue
+        try:
+            h = _id_hash(obj["id"])
+            row_scores, row_stats = obj["scores"], obj["stats"]
+            k = position[system]
+            if k < n and hashes[k] == h:
+                position[system] = k + 1
+            else:
+                if index is None:
+                    index = {int(v): i for i, v in enumerate(hashes)}
+                found = index.get(h)
+                if found is None:
+                    continue  # a paragraph no longer in the reference
+                k = found
+            for m in metrics:
+                values = row_stats[m]
+                if m not in stats[system]:
+                    stats[system][m] = np.zeros((n, len(values)), dtype=stats_array(m, [values]).dtype)
+                stats[system][m][k] = values
+                score = row_scores.get(m)
+                scores[system][m][k] = np.nan if score is None else score
+            filled[system][k] = True
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise InputError(layout.scores, "expected fields 'id', 'system', 'scores', 'stats' (with every scored "
+                                            f"metric: {', '.join(metrics)})", lineno) from None
+    for s in systems:
+        absent = np.flatnonzero(~filled[s])
+        if len(absent):
+            first = _kth_scored_id(layout.reference, unscored, int(absent[0]))
+            raise InputError(layout.scores, f"system {s!r} has no scores for {len(absent)} paragraph(s) "
+                                            f"(first: {first}); the reference changed since scoring — run `evalkit score` again")
+        for m in metrics:
+            stats[s].setdefault(m, np.zeros((n, 0), dtype=np.int32))
+    corpus, significance, skipped, timings = aggregate_arrays(stats, metrics, n_bootstrap=n_bootstrap, seed=seed)
+    return ScoreArrays(metrics, unscored, scores, stats, corpus, significance,
+                       {**meta.get("skipped", {}), **skipped}, dict(meta.get("missing_hyps", {})),
+                       {**meta.get("timings", {}), **timings})
 
 
 def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[Any] = (),
                  baseline: dict[str, Any] | None = None, timings: Mapping[str, float] | None = None,
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Judge and write every report of a scored run folder; return (summary, paragraphs)."""
-    from evalkit.judge import JudgeParams, judge
-    from evalkit.report import RunResult, paragraph_rows, render_csv, render_html, render_junit, render_markdown, summary_of
+    """Judge and write every report of a scored run folder, streaming (see the module docstring);
+    return (summary, the most suspicious paragraph rows report.html shows)."""
+    from evalkit.judge import JudgeParams
+    from evalkit.judge.core import CorpusModel, judge_paragraph
+    from evalkit.report.render import JUNIT_CASE_SEPARATOR, CsvWriter, HtmlDigest, junit_case, junit_frame, render_html, render_markdown
+    from evalkit.report.summary import Tally, TopRows, build_summary, divergent_order, html_order, paragraph_row
 
-    references = read_references(layout.reference)
-    hyps = load_hyps(config, layout)
+    survey = survey_references(layout.reference)
+    lookups = open_hyps(config, layout)
+    systems = list(lookups)
     started = time.perf_counter()
-    scores = load_scores(layout, references, list(hyps), config.scoring.bootstrap, config.scoring.seed)
-    chrf = {s: {i: seg.scores["chrf"] for i, seg in per.items() if "chrf" in seg.scores}
-            for s, per in scores.segments.items()}
+    scores = load_scores(layout, survey, systems, config.scoring.bootstrap, config.scoring.seed)
     params = JudgeParams(fault_threshold=0.5)
+    has_chrf = "chrf" in scores.metrics
+
+    def paragraphs() -> Iterator[tuple[ReferenceRecord, dict[str, HypothesisRecord | None], int | None, dict[str, float]]]:
+        for lookup in lookups.values():
+            lookup.begin()
+        k = 0
+        for r in iter_references(layout.reference):
+            hyps = {s: lookups[s].get(r.id) for s in systems}
+            kk = None
+            if r.id not in scores.unscored:
+                kk, k = k, k + 1
+            chrf: dict[str, float] = {}
+            if kk is not None and has_chrf:
+                for s in systems:
+                    v = float(scores.scores[s]["chrf"][kk])
+                    if v == v:
+                        chrf[s] = v
+            yield r, hyps, kk, chrf
+
     judge_started = time.perf_counter()
-    judgements = judge(references, hyps, chrf, params)
-    all_timings = dict(timings or {})
-    all_timings["judge_s"] = time.perf_counter() - judge_started
-    result = RunResult(config, references, hyps, scores, judgements, params, all_timings, list(extra_gates), baseline)
-    paragraphs = paragraph_rows(result)
-    summary = summary_of(result, paragraphs)
-    write_jsonl(layout.paragraphs, paragraphs)
-    _write_text(layout.paragraphs_csv, render_csv(summary, paragraphs))
-    report_md = render_markdown(summary, paragraphs)
-    _write_text(layout.report_md, report_md)
-    _write_text(layout.report_html, render_html(summary, paragraphs))
-    _write_text(layout.junit, render_junit(summary, paragraphs))
+    model = CorpusModel(systems, params)
+    for r, hyps, _, chrf in paragraphs():
+        model.add(r, {s: h for s, h in hyps.items() if h is not None}, chrf)
+    model.finish()
+    judge_s = time.perf_counter() - judge_started
+
+    threshold = config.gates.suspicion_threshold
+    tally = Tally(systems, threshold)
+    html_top = TopRows(_HTML_ROWS, html_order)
+    md_top = TopRows(_MD_ROWS, divergent_order, keep=lambda p: bool(p["flags"]))
+    digest = HtmlDigest(systems, scores.metrics)
+    flagged = failures = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=layout.root) as spool:
+        with atomic_writer(layout.paragraphs) as jsonl, atomic_writer(layout.paragraphs_csv) as csv_handle:
+            csv_out = CsvWriter(csv_handle, systems, scores.metrics)
+            for ordinal, (r, hyps, kk, chrf) in enumerate(paragraphs()):
+                t = time.perf_counter()
+                judgement = judge_paragraph(model, ordinal, r, {s: h for s, h in hyps.items() if h is not None}, chrf)
+                judge_s += time.perf_counter() - t
+                row = paragraph_row(r, hyps, {s: scores.paragraph(s, kk) for s in systems}, scores.metrics,
+                                    judgement, scores.unscored.get(r.id))
+                jsonl.write(dumps(row) + "\n")
+                csv_out.write(row)
+                case = junit_case(row, threshold)
+                if case is not None:
+                    spool.write((JUNIT_CASE_SEPARATOR if flagged else "") + case)
+                    flagged += 1
+                    failures += row["suspicion"] >= threshold
+                tally.add(row)
+                html_top.add(row)
+                md_top.add(row)
+                digest.add(row)
+        all_timings = dict(timings or {})
+        all_timings["judge_s"] = judge_s
+        summary = build_summary(config, params, scores, tally, {s: lookups[s].info for s in systems},
+                                {**scores.timings, **all_timings}, list(extra_gates), baseline)
+        _write_text(layout.report_md, render_markdown(summary, [], top=_MD_ROWS, divergent=md_top.rows()))
+        shown = html_top.rows()
+        _write_text(layout.report_html, render_html(summary, shown, limit=_HTML_ROWS, digest=digest))
+        before, after = junit_frame(summary, flagged, failures)
+        spool.seek(0)
+        with atomic_writer(layout.junit) as junit:
+            junit.write(before)
+            shutil.copyfileobj(spool, junit)
+            junit.write(after)
     summary["timings"]["report_s"] = round(time.perf_counter() - started, 3)
     _write_json(layout.summary, summary)
-    return summary, paragraphs
+    return summary, shown
 
 
 def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -212,9 +513,10 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
     t = time.perf_counter()
     translated = translate_systems(config, references, layout.root, refresh=refresh)
     timings["translate_s"] = time.perf_counter() - t
-    hyps = {name: {h.id: h for h in records} for name, records in translated.items()}
+    # The stages below stream the files the two above wrote (reference.jsonl, hyps/).
+    del references, translated
     t = time.perf_counter()
-    score_stage(config, layout, references, hyps)
+    score_stage(config, layout)
     timings["score_s"] = time.perf_counter() - t
     extra = extra_gates_fn(layout) if extra_gates_fn else ([], None)
     return report_stage(config, layout, extra_gates=extra[0], baseline=extra[1], timings=timings)
@@ -259,8 +561,7 @@ def score_command(args: argparse.Namespace) -> int:
     layout = RunLayout.at(config.out)
     if not layout.reference.exists():
         raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
-    references = read_references(layout.reference)
-    score_stage(config, layout, references, load_hyps(config, layout))
+    score_stage(config, layout)
     print(f"scores in {layout.scores}")
     return 0
 

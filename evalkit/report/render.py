@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evalkit.report.summary import top_divergent
+from evalkit.report.summary import html_order, top_divergent
 
 FLAG_HELP: dict[str, str] = {
     "untranslated": "Chinese characters left in the English, or no English at all for a body paragraph "
@@ -79,7 +79,10 @@ def md_cell(text: Any, limit: int | None = None) -> str:
     return s
 
 
-def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], top: int = 10) -> str:
+def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], top: int = 10,
+                    divergent: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """report.md. ``divergent``: the ``top`` most suspicious flagged rows when the caller kept them
+    while streaming (``paragraphs`` is then not read)."""
     metrics = summary["metrics"]
     out = ["# evalkit report", ""]
     ref = summary["reference"]
@@ -125,7 +128,7 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
             out.append(f"| {md_cell(g['name'])} | {'✅ pass' if g['passed'] else '❌ FAIL'} | {value} | {g['limit']} | "
                        f"{md_cell(g.get('detail', ''))} |")
         out.append("")
-    divergent = top_divergent(paragraphs, top)
+    divergent = top_divergent(paragraphs, top) if divergent is None else list(divergent)[:top]
     out.append(f"## Top {len(divergent)} divergent paragraphs")
     out.append("")
     if not divergent:
@@ -149,23 +152,33 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def render_csv(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
-    systems = list(summary["systems"])
-    metrics = summary["metrics"]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", "doc_id", "index", "kind", "bead", "align_cost",
-                     *[f"{s}:{m}" for s in systems for m in metrics],
-                     "flags", "evidence", "suspicion", "fault"])
-    for p in paragraphs:
+class CsvWriter:
+    """paragraphs.csv, one row at a time (the header needs only the systems and metrics)."""
+
+    def __init__(self, handle: Any, systems: Sequence[str], metrics: Sequence[str]):
+        self._systems = list(systems)
+        self._metrics = list(metrics)
+        self._writer = csv.writer(handle, lineterminator="\n")
+        self._writer.writerow(["id", "doc_id", "index", "kind", "bead", "align_cost",
+                               *[f"{s}:{m}" for s in self._systems for m in self._metrics],
+                               "flags", "evidence", "suspicion", "fault"])
+
+    def write(self, p: Mapping[str, Any]) -> None:
         scores = []
-        for s in systems:
+        for s in self._systems:
             entry = p["systems"].get(s, {})
-            scores += ["" if entry.get(m) is None else f"{entry[m]:.4f}" for m in metrics]
-        writer.writerow([p["id"], p["doc_id"], p["index"], p["kind"], p["bead"], p["align_cost"], *scores,
-                         ";".join(f["name"] + (f"[{f['system']}]" if f.get("system") else "") for f in p["flags"]),
-                         " | ".join(f["evidence"] for f in p["flags"]),
-                         f"{p['suspicion']:.4f}", p["fault"] or ""])
+            scores += ["" if entry.get(m) is None else f"{entry[m]:.4f}" for m in self._metrics]
+        self._writer.writerow([p["id"], p["doc_id"], p["index"], p["kind"], p["bead"], p["align_cost"], *scores,
+                               ";".join(f["name"] + (f"[{f['system']}]" if f.get("system") else "") for f in p["flags"]),
+                               " | ".join(f["evidence"] for f in p["flags"]),
+                               f"{p['suspicion']:.4f}", p["fault"] or ""])
+
+
+def render_csv(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = CsvWriter(buf, list(summary["systems"]), summary["metrics"])
+    for p in paragraphs:
+        writer.write(p)
     return buf.getvalue()
 
 
@@ -176,12 +189,32 @@ def _xml_text(text: Any) -> str:
     return _CONTROL.sub("\ufffd", "" if text is None else str(text))
 
 
-def render_junit(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
-    """A test case per gate, and one per flagged paragraph.
+def junit_case(p: Mapping[str, Any], threshold: float) -> str | None:
+    """One flagged paragraph's ``<testcase>``, serialised as it appears inside junit.xml (None:
+    the paragraph is not flagged). ElementTree builds and escapes it; the indentation is what
+    ``ET.indent`` gives a test case at depth 2."""
+    if not p["flags"]:
+        return None
+    case = ET.Element("testcase", classname=_xml_text(f"evalkit.paragraphs.{p['doc_id']}"), name=_xml_text(p["id"]),
+                      time="0")
+    reasons = "; ".join(f"{f['name']}: {f['evidence']}" for f in p["flags"])
+    text = f"suspicion {p['suspicion']:.2f}, fault {p['fault']}: {reasons}"
+    if p["suspicion"] >= threshold:
+        ET.SubElement(case, "failure", message=_xml_text(text[:500]), type=_xml_text(p["fault"] or "unclear")).text = \
+            _xml_text(text)
+    else:
+        ET.SubElement(case, "system-out").text = _xml_text(text)
+    ET.indent(case, level=2)
+    return ET.tostring(case, encoding="unicode")
 
-    A flagged paragraph fails when its suspicion reaches ``gates.suspicion_threshold``;
-    below it, the case passes and carries its flags in ``system-out`` (for the dashboard).
-    """
+
+_SPOOL = "evalkit-paragraph-cases"
+
+
+def junit_frame(summary: Mapping[str, Any], flagged: int, failures: int) -> tuple[str, str]:
+    """junit.xml around its paragraph test cases: (text before the first case, text after the
+    last). The cases go in between, joined by ``JUNIT_CASE_SEPARATOR``; with no flagged paragraph
+    the two parts together are the whole document."""
     root = ET.Element("testsuites", name="evalkit")
     gates = summary["gates"]
     suite = ET.SubElement(root, "testsuite", name="evalkit.gates", tests=str(len(gates)),
@@ -193,25 +226,35 @@ def render_junit(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, A
             ET.SubElement(case, "failure", message=_xml_text(text), type="gate").text = _xml_text(text)
         else:
             ET.SubElement(case, "system-out").text = _xml_text(text)
-    threshold = summary["flags"]["suspicion_threshold"]
-    flagged = [p for p in paragraphs if p["flags"]]
-    failures = [p for p in flagged if p["suspicion"] >= threshold]
-    suite = ET.SubElement(root, "testsuite", name="evalkit.paragraphs", tests=str(len(flagged)),
-                          failures=str(len(failures)), errors="0", skipped="0")
-    for p in flagged:
-        case = ET.SubElement(suite, "testcase", classname=_xml_text(f"evalkit.paragraphs.{p['doc_id']}"),
-                             name=_xml_text(p["id"]), time="0")
-        reasons = "; ".join(f"{f['name']}: {f['evidence']}" for f in p["flags"])
-        text = f"suspicion {p['suspicion']:.2f}, fault {p['fault']}: {reasons}"
-        if p["suspicion"] >= threshold:
-            ET.SubElement(case, "failure", message=_xml_text(text[:500]), type=_xml_text(p["fault"] or "unclear")).text = \
-                _xml_text(text)
-        else:
-            ET.SubElement(case, "system-out").text = _xml_text(text)
-    root.set("tests", str(len(gates) + len(flagged)))
-    root.set("failures", str(sum(1 for g in gates if not g["passed"]) + len(failures)))
+    suite = ET.SubElement(root, "testsuite", name="evalkit.paragraphs", tests=str(flagged),
+                          failures=str(failures), errors="0", skipped="0")
+    if flagged:
+        # A placeholder element where the streamed cases go (no escaped corpus text can contain its tag).
+        ET.SubElement(suite, _SPOOL)
+    root.set("tests", str(len(gates) + flagged))
+    root.set("failures", str(sum(1 for g in gates if not g["passed"]) + failures))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    if not flagged:
+        return text, ""
+    before, after = text.split(f"<{_SPOOL} />")
+    return before, after
+
+
+JUNIT_CASE_SEPARATOR = "\n    "
+
+
+def render_junit(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]]) -> str:
+    """A test case per gate, and one per flagged paragraph.
+
+    A flagged paragraph fails when its suspicion reaches ``gates.suspicion_threshold``;
+    below it, the case passes and carries its flags in ``system-out`` (for the dashboard).
+    """
+    threshold = summary["flags"]["suspicion_threshold"]
+    cases = [c for p in paragraphs if (c := junit_case(p, threshold)) is not None]
+    failures = sum(1 for p in paragraphs if p["flags"] and p["suspicion"] >= threshold)
+    before, after = junit_frame(summary, len(cases), failures)
+    return before + JUNIT_CASE_SEPARATOR.join(cases) + after
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -235,27 +278,60 @@ def word_diff(ref: str, hyp: str) -> tuple[list[tuple[str, str]], list[tuple[str
     return left, right
 
 
-def _histogram(values: Sequence[float], lo: float, hi: float, bins: int, width: int = 320, height: int = 110) -> dict[str, Any]:
-    counts = [0] * bins
-    for v in values:
-        k = min(bins - 1, max(0, int((v - lo) / (hi - lo) * bins)))
-        counts[k] += 1
-    top = max(counts) if counts and max(counts) > 0 else 1
-    bar_w = width / bins
-    bars = []
-    for k, c in enumerate(counts):
-        h = (height - 20) * c / top
-        bars.append({"x": round(k * bar_w + 1, 2), "y": round(height - 15 - h, 2), "w": round(bar_w - 2, 2),
-                     "h": round(h, 2), "count": c,
-                     "label": f"{lo + k * (hi - lo) / bins:g}–{lo + (k + 1) * (hi - lo) / bins:g}: {c}"})
-    return {"bars": bars, "width": width, "height": height, "lo": lo, "hi": hi, "n": len(values)}
+class Histogram:
+    """Bin counts of a value stream, for the report's SVG plots (no values kept)."""
+
+    def __init__(self, lo: float, hi: float, bins: int):
+        self.lo, self.hi, self.bins = lo, hi, bins
+        self.counts = [0] * bins
+        self.n = 0
+
+    def add(self, v: float) -> None:
+        k = min(self.bins - 1, max(0, int((v - self.lo) / (self.hi - self.lo) * self.bins)))
+        self.counts[k] += 1
+        self.n += 1
+
+    def as_plot(self, width: int = 320, height: int = 110) -> dict[str, Any]:
+        lo, hi, bins, counts = self.lo, self.hi, self.bins, self.counts
+        top = max(counts) if counts and max(counts) > 0 else 1
+        bar_w = width / bins
+        bars = []
+        for k, c in enumerate(counts):
+            h = (height - 20) * c / top
+            bars.append({"x": round(k * bar_w + 1, 2), "y": round(height - 15 - h, 2), "w": round(bar_w - 2, 2),
+                         "h": round(h, 2), "count": c,
+                         "label": f"{lo + k * (hi - lo) / bins:g}–{lo + (k + 1) * (hi - lo) / bins:g}: {c}"})
+        return {"bars": bars, "width": width, "height": height, "lo": lo, "hi": hi, "n": self.n}
 
 
-def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], limit: int = 300) -> str:
+class HtmlDigest:
+    """What report.html needs from every paragraph row, gathered while the rows stream past:
+    the histograms, the flag names and the count; the shown rows are kept by the caller."""
+
+    def __init__(self, systems: Sequence[str], metrics: Sequence[str]):
+        self.systems = list(systems)
+        self.chrf = {s: Histogram(0, 100, 20) for s in systems} if "chrf" in metrics else {}
+        self.suspicion = Histogram(0, 1, 20)
+        self.flag_names: set[str] = set()
+        self.total = 0
+
+    def add(self, p: Mapping[str, Any]) -> None:
+        self.total += 1
+        for s, hist in self.chrf.items():
+            value = p["systems"].get(s, {}).get("chrf")
+            if value is not None:
+                hist.add(value)
+        self.suspicion.add(p["suspicion"])
+        self.flag_names.update(f["name"] for f in p["flags"])
+
+
+def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], limit: int = 300,
+                digest: HtmlDigest | None = None) -> str:
     """report.html: leaderboard, distributions, sortable/filterable table, side-by-side views.
 
     Shows the ``limit`` most suspicious paragraphs (flagged first); the page says when more
-    exist and points to paragraphs.csv / paragraphs.jsonl for the full table.
+    exist and points to paragraphs.csv / paragraphs.jsonl for the full table. With ``digest``
+    (gathered while streaming), ``paragraphs`` holds only the shown rows, already in order.
     """
     import jinja2
 
@@ -265,8 +341,12 @@ def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, An
     )
     metrics = summary["metrics"]
     systems = list(summary["systems"])
-    ordered = sorted(paragraphs, key=lambda p: (-p["suspicion"], not p["flags"]))
-    shown = ordered[:limit]
+    if digest is None:
+        digest = HtmlDigest(systems, metrics)
+        for p in paragraphs:
+            digest.add(p)
+        paragraphs = sorted(paragraphs, key=html_order)
+    shown = list(paragraphs)[:limit]
     rows = []
     for p in shown:
         views = []
@@ -280,15 +360,10 @@ def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, An
         rows.append({"p": p, "views": views,
                      "flag_names": sorted({f["name"] for f in p["flags"]}),
                      "scores": {s: p["systems"].get(s, {}).get(metrics[0]) if metrics else None for s in systems}})
-    plots = []
-    if "chrf" in metrics:
-        for s in systems:
-            values = [p["systems"][s]["chrf"] for p in paragraphs if p["systems"].get(s, {}).get("chrf") is not None]
-            plots.append({"title": f"{s}: paragraph chrF", "hist": _histogram(values, 0, 100, 20)})
-    plots.append({"title": "reference suspicion", "hist": _histogram([p["suspicion"] for p in paragraphs], 0, 1, 20)})
-    flag_names = sorted({f["name"] for p in paragraphs for f in p["flags"]})
+    plots = [{"title": f"{s}: paragraph chrF", "hist": hist.as_plot()} for s, hist in digest.chrf.items()]
+    plots.append({"title": "reference suspicion", "hist": digest.suspicion.as_plot()})
     return env.get_template("report.html.j2").render(
         summary=summary, board=leaderboard(summary), metrics=metrics, labels=METRIC_LABELS, systems=systems,
-        rows=rows, total=len(paragraphs), limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP,
-        flag_names=flag_names, fmt=_fmt,
+        rows=rows, total=digest.total, limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP,
+        flag_names=sorted(digest.flag_names), fmt=_fmt,
     )
