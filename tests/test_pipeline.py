@@ -141,3 +141,31 @@ def test_damaged_paragraphs_are_the_top_three_by_suspicion(tmp_path, with_file_s
     assert "untranslated" in found["zh"]
     evidence = [f["evidence"] for r in top for f in r["flags"] if f["name"] == "number_mismatch"]
     assert "8月1日 → 'August 11'" in evidence
+
+
+def test_hypotheses_in_another_order_give_the_same_reports(tmp_path):
+    # The stages stream hypotheses in lockstep with the reference (the order translate writes);
+    # a file in another order falls back to a lookup table, and every output stays the same.
+    systems = [{"name": "gloss", "backend": "gloss"},
+               {"name": "external", "backend": "file", "path": str(SEED_HYPS), "key": "zh", "allow_missing": True}]
+    config = _config(tmp_path, systems=systems, scoring={"metrics": ["chrf", "bleu"], "bootstrap": 20})
+    assert main(["run", "--config", str(config)]) == 0
+    run = tmp_path / "run"
+    outputs = ["scores.jsonl", "paragraphs.jsonl", "paragraphs.csv", "report.md", "report.html", "junit.xml"]
+    before = {name: (run / name).read_bytes() for name in outputs}
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    for name in ("gloss", "external"):
+        path = run / "hyps" / f"{name}.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        path.write_text("".join(lines[1::2] + lines[0::2]), encoding="utf-8")
+    assert main(["score", "--config", str(config)]) == 0
+    scores = run / "scores.jsonl"
+    lines = scores.read_text(encoding="utf-8").splitlines(keepends=True)
+    scores.write_text("".join(reversed(lines)), encoding="utf-8")  # rows out of order too
+    assert main(["report", "--config", str(config)]) == 0
+    for name in outputs:
+        if name != "scores.jsonl":
+            assert (run / name).read_bytes() == before[name], name
+    again = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert {k: v for k, v in again.items() if k != "timings"} == {k: v for k, v in summary.items() if k != "timings"}
+    assert sorted(lines) == sorted(before["scores.jsonl"].decode("utf-8").splitlines(keepends=True))

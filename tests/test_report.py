@@ -85,3 +85,21 @@ def test_junit_escapes_corpus_text(run):
 def test_word_diff_marks_words_missing_on_each_side():
     ref, hyp = word_diff("the letter of August 1", "the letter of August 11")
     assert ("del", "1") in ref and ("ins", "11") in hyp
+
+
+def test_top_rows_keeps_what_a_full_sort_would_show():
+    import random
+
+    from evalkit.report.summary import TopRows, divergent_order, html_order, top_divergent
+
+    rng = random.Random(3)
+    rows = [{"id": str(i), "suspicion": rng.choice([0.0, 0.25, 0.5, 0.9]), "flags": [{"name": "x"}] * rng.randint(0, 1)}
+            for i in range(500)]
+    for n in (0, 1, 7, 300, 600):
+        html = TopRows(n, html_order)
+        md = TopRows(n, divergent_order, keep=lambda p: bool(p["flags"]))
+        for row in rows:
+            html.add(row)
+            md.add(row)
+        assert html.rows() == sorted(rows, key=html_order)[:n]
+        assert md.rows() == top_divergent(rows, n)

@@ -174,11 +174,14 @@ def _strength(z: float, threshold: float) -> float:
 
 
 def _en_len(text: str) -> int:
-    return len(re.sub(r"\s+", "", text))
+    # Characters other than whitespace. str.split() and the regex \s agree on what whitespace is
+    # (both str.isspace()); splitting is ~5x faster than re.sub, and this runs several times per
+    # paragraph and system.
+    return len("".join(text.split()))
 
 
 def _zh_len(text: str) -> int:
-    return len(re.sub(r"\s+", "", text))
+    return len("".join(text.split()))
 
 
 # --- individual detectors (pure, one paragraph) -----------------------------------------------

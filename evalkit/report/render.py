@@ -1,6 +1,10 @@
 """Writers for the run's reports: Markdown, HTML (one self-contained file), CSV and JUnit XML.
 
-All of them render from ``summary`` (summary.json) and ``paragraphs`` (paragraphs.jsonl rows).
+All of them render from ``summary`` (summary.json) and ``paragraphs`` (paragraphs.jsonl rows). The
+report stage streams: it writes CSV rows (``CsvWriter``) and JUnit test cases (``junit_case``,
+``junit_frame``) as paragraphs are judged, and renders report.md / report.html from the few rows
+it keeps (``summary.TopRows``) and an ``HtmlDigest`` of the rest; ``render_csv``, ``render_junit``,
+``render_markdown`` and ``render_html`` over a list of rows give the same files.
 Corpus text is data: HTML goes through Jinja2 with autoescape on (never ``|safe`` on corpus
 strings), Markdown cells escape ``& < > |``, and XML is built with ElementTree.
 """
