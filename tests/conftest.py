@@ -33,6 +33,19 @@ def articles_dir() -> Path:
     return ARTICLES
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    # Module- and session-scoped fixtures run before the per-test cache below: give them a
+    # throw-away cache too, so no test ever writes to the repository's .evalkit-cache/.
+    previous = os.environ.get("EVALKIT_CACHE")
+    os.environ["EVALKIT_CACHE"] = str(tmp_path_factory.mktemp("session-cache") / "translations.sqlite")
+    yield
+    if previous is None:
+        os.environ.pop("EVALKIT_CACHE", None)
+    else:
+        os.environ["EVALKIT_CACHE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     # Tests never share (or pollute) a user's translation cache.
