@@ -23,8 +23,8 @@ from typing import Any
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import Segment, Translation, Translator
-from evalkit.systems.chunking import CHUNKING_POLICY, chunk_text, join_pieces
-from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, run_batches
+from evalkit.systems.chunking import CHUNKING_POLICY
+from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, translate_chunked
 from evalkit.systems.prompting import DEFAULT_PROMPT, DEFAULT_SYSTEM_PROMPT, clean_answer, render_prompt
 
 OPTIONS = {"model", "revision", "tokenizer", "prompt", "system_prompt", "batch_size", "max_input_tokens",
@@ -102,23 +102,8 @@ class CausalTranslator(Translator):
 
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         self._load()
-        pieces: list[str] = []
-        owner: list[int] = []
-        truncated = [False] * len(segments)
-        for i, seg in enumerate(segments):
-            chunked = chunk_text(seg.zh, self.count_tokens, self.limit)
-            truncated[i] = chunked.truncated
-            pieces.extend(chunked.pieces)
-            owner.extend([i] * len(chunked.pieces))
-        order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]), reverse=True)
-        outputs = run_batches([pieces[k] for k in order], self.batch_size, self._generate)
-        by_piece = [""] * len(pieces)
-        for k, text in zip(order, outputs, strict=True):
-            by_piece[k] = text
-        grouped: list[list[str]] = [[] for _ in segments]
-        for k, i in enumerate(owner):
-            grouped[i].append(by_piece[k])
-        return [Translation(join_pieces(g), chunks=len(g), truncated=t) for g, t in zip(grouped, truncated, strict=True)]
+        return translate_chunked([seg.zh for seg in segments], self.count_tokens, self.limit, self.batch_size,
+                                 self._generate)
 
     def _generate(self, texts: Sequence[str]) -> list[str]:
         torch = self._torch

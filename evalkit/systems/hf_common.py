@@ -18,6 +18,9 @@ API
 ``load_pretrained(system_name, model_class, source, tokenizer_source, options) -> (tokenizer, model, device)``
     tokenizer and model on the configured device and dtype, in eval mode; any loader failure
     (missing files, corrupt weights, a tokenizer that cannot be built) is a ``BackendError``.
+``translate_chunked(sources, count_tokens, limit, batch_size, generate, lengths=None) -> list[Translation]``
+    each source split to the limit, every piece of every source translated in length-sorted
+    batches (longest first: out-of-memory shows at once, padding stays small), re-joined per source.
 ``run_batches(items, batch_size, fn, on_batch=None) -> list``
     ``fn`` over ``items`` in batches; on CUDA out-of-memory the batch is halved and retried.
 """
@@ -205,6 +208,33 @@ def load_pretrained(system_name: str, model_class: Any, source: ModelSource, tok
         raise BackendError(f"system {system_name!r}: cannot load {source.ref}: {type(exc).__name__}: {first}") from exc
     model.to(device).eval()
     return tokenizer, model, device
+
+
+def translate_chunked(sources: Sequence[str], count_tokens: Callable[[str], int], limit: int, batch_size: int,
+                      generate: Callable[[Sequence[str]], list[str]],
+                      lengths: Callable[[list[str]], list[int]] | None = None) -> list[Any]:
+    """Chunk, translate in length-sorted batches, re-join: one ``Translation`` per source, in order."""
+    from evalkit.systems.base import Translation
+    from evalkit.systems.chunking import chunk_text, join_pieces
+
+    pieces: list[str] = []
+    owner: list[int] = []
+    truncated = [False] * len(sources)
+    for i, source in enumerate(sources):
+        chunked = chunk_text(source, count_tokens, limit)
+        truncated[i] = chunked.truncated
+        pieces.extend(chunked.pieces)
+        owner.extend([i] * len(chunked.pieces))
+    sizes = (lengths(pieces) if lengths else [len(p) for p in pieces]) if pieces else []
+    order = sorted(range(len(pieces)), key=lambda k: sizes[k], reverse=True)
+    outputs = run_batches([pieces[k] for k in order], batch_size, generate)
+    by_piece = [""] * len(pieces)
+    for k, text in zip(order, outputs, strict=True):
+        by_piece[k] = text
+    grouped: list[list[str]] = [[] for _ in sources]
+    for k, i in enumerate(owner):
+        grouped[i].append(by_piece[k])
+    return [Translation(join_pieces(g), chunks=len(g), truncated=t) for g, t in zip(grouped, truncated, strict=True)]
 
 
 def is_oom(exc: BaseException) -> bool:

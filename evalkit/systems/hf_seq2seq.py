@@ -32,8 +32,8 @@ from typing import Any
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import Segment, Translation, Translator
-from evalkit.systems.chunking import CHUNKING_POLICY, chunk_text, join_pieces
-from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, run_batches
+from evalkit.systems.chunking import CHUNKING_POLICY
+from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, translate_chunked
 
 _M2M_LANG = re.compile(r"__[a-z]{2,3}(?:_[A-Za-z]+)?__")
 OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
@@ -160,24 +160,11 @@ class Seq2SeqTranslator(Translator):
 
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         self._load()
-        pieces: list[str] = []
-        owner: list[int] = []
-        truncated = [False] * len(segments)
-        for i, seg in enumerate(segments):
-            chunked = chunk_text(seg.zh, self.count_tokens, self.limit)
-            truncated[i] = chunked.truncated
-            pieces.extend(chunked.pieces)
-            owner.extend([i] * len(chunked.pieces))
-        lengths = [len(ids) for ids in self.tokenizer([self.prefix + p for p in pieces], verbose=False)["input_ids"]] if pieces else []
-        order = sorted(range(len(pieces)), key=lambda k: lengths[k], reverse=True)
-        outputs = run_batches([pieces[k] for k in order], self.batch_size, self._generate)
-        by_piece = [""] * len(pieces)
-        for k, text in zip(order, outputs, strict=True):
-            by_piece[k] = text
-        grouped: list[list[str]] = [[] for _ in segments]
-        for k, i in enumerate(owner):
-            grouped[i].append(by_piece[k])
-        return [Translation(join_pieces(g), chunks=len(g), truncated=t) for g, t in zip(grouped, truncated, strict=True)]
+        return translate_chunked([seg.zh for seg in segments], self.count_tokens, self.limit, self.batch_size,
+                                 self._generate, lengths=self._token_lengths)
+
+    def _token_lengths(self, pieces: list[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer([self.prefix + p for p in pieces], verbose=False)["input_ids"]]
 
     def _generate(self, texts: Sequence[str]) -> list[str]:
         torch = self._torch
