@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = "configs/default.yaml"
@@ -88,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, (seconds, summary) in enumerate(warm, start=1):
         lines.append(f"| warm #{i} | {seconds:.2f} | {stages(summary)} | {cold_s / seconds:.2f}× faster |")
     lines += ["", f"Warm median **{warm_median:.2f} s** (target < 5 s: {'met' if warm_median < 5 else 'NOT met'})."]
-    result = REPO / "bench/results/e2e.md"
-    result.parent.mkdir(exist_ok=True)
-    result.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {result.relative_to(REPO)}")
+    write_section("e2e", lines)
     return 0
 
 

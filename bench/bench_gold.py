@@ -23,33 +23,18 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from _results import machine, write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 GOLD = REPO / "tests/data/corpus/gold"
 FILES = sorted((REPO / "tests/data/corpus/articles").glob("*.md")) + [REPO / "tests/data/seed/000_53f484adf56f99c2.txt"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    ram = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-        ram = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {ram} RAM, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,11 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- the aligner's smoothed statistic log((en + {SMOOTH:g}) / ({RATIO:g}·zh + {SMOOTH:g})): mean "
         f"{statistics.mean(smoothed):+.3f}, s.d. {statistics.stdev(smoothed):.3f} (σ used: {SIGMA:g})",
     ]
-    target = REPO / "bench/results/gold.md"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text("\n".join(report) + "\n", encoding="utf-8")
     print("\n".join(report))
-    print(f"wrote {target.relative_to(REPO)}")
+    write_section("gold", report)
     return 0
 
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import random
 import resource
 import shutil
@@ -33,26 +31,13 @@ import time
 import tracemalloc
 from collections import Counter
 from pathlib import Path
+from _results import machine, write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 CORPUS_FILES = sorted((REPO / "tests/data/corpus/articles").glob("*.md")) + [
     REPO / "tests/data/seed/000_53f484adf56f99c2.txt"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    ram = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-        ram = f"{kib / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {ram} RAM, Python {platform.python_version()}"
 
 
 def peak_rss_mib() -> float:
@@ -170,11 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- tracemalloc peak while ingesting {len(sample):,} of the documents: {traced_peak / 2**20:.1f} MiB "
         f"({traced_peak / len(sample) / 1024:.1f} KiB per document).",
     ]
-    target = REPO / "bench/results/ingest.md"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text("\n".join(report) + "\n", encoding="utf-8")
     print("\n".join(report))
-    print(f"wrote {target.relative_to(REPO)}")
+    write_section("ingest", report)
     return 0
 
 

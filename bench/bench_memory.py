@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -234,10 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "significance tests (two or more systems), whose sacrebleu resampling holds n_bootstrap × n indices; "
         "ingest/translate (`evalkit run` holds the reference set) and `ci`/`compare`, which load whole "
         "paragraphs.jsonl files.")
-    out = REPO / "bench/results/memory.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(REPO)}")
+    write_section("memory", lines)
     return 0
 
 

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -122,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"2 workers vs 1 worker: **{one / rows[2][1]:.2f}×**. On one {cores}-core machine the replicas "
               "share the same cores, so the gain is bounded by the cores (and by actor start-up, paid once per "
               "replica); Ray pays off across GPUs and nodes, where each replica brings its own device."]
-    out = REPO / "bench/results/ray.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(REPO)}")
+    write_section("ray", lines)
     return 0
 
 

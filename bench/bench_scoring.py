@@ -20,6 +20,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -109,10 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     target = rows[0][2] / rows[0][3]
     lines += ["", f"Target ≥ 1.8× on 2 cores: chrF+BLEU measured {target:.2f}× on {cores} cores "
               f"({'met' if target >= 1.8 else 'not met'})."]
-    out = REPO / "bench/results/scoring.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(REPO)}")
+    write_section("scoring", lines)
     return 0
 
 
