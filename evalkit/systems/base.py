@@ -102,6 +102,17 @@ class Translator(ABC):
         self.close()
 
 
+def checked_options(config: SystemConfig, known: set[str] | frozenset[str]) -> dict[str, Any]:
+    """The system's backend-specific keys, after refusing any the backend does not know (a typo
+    such as ``num_beam`` must not silently fall back to a default)."""
+    options = config.options()
+    unknown = set(options) - set(known)
+    if unknown:
+        raise ConfigError(f"system {config.name!r} ({config.backend}): unknown option(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(sorted(known))}")
+    return options
+
+
 def create_system(config: SystemConfig) -> Translator:
     """Instantiate the backend a system config names; an unknown name lists the known ones."""
     target = BACKENDS.get(config.backend)

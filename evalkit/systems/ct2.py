@@ -47,7 +47,7 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.systems.base import Translator
+from evalkit.systems.base import checked_options, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
 from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model
 from evalkit.systems.hf_seq2seq import DEFAULTS, Seq2SeqTranslator, detect_family
@@ -223,11 +223,7 @@ class CT2Translator(Seq2SeqTranslator):
 
     def __init__(self, config: SystemConfig):
         Translator.__init__(self, config)  # hf-seq2seq's option check would reject ct2's own options
-        options = config.options()
-        unknown = set(options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"system {self.name!r} (ct2): unknown option(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(sorted(OPTIONS))}")
+        options = checked_options(config, OPTIONS)
         family = options.get("family", "auto")
         if family not in ("auto", "marian", "nllb", "m2m100", "mbart50"):
             raise ConfigError(f"system {self.name!r} (ct2): family must be auto, marian, nllb, m2m100 or mbart50 "

@@ -29,7 +29,7 @@ from typing import Any
 from evalkit.config import SystemConfig
 from evalkit.errors import ConfigError, InputError
 from evalkit.jsonl import iter_jsonl
-from evalkit.systems.base import Segment, Translation, Translator
+from evalkit.systems.base import checked_options, Segment, Translation, Translator
 
 log = logging.getLogger("evalkit.systems")
 
@@ -60,11 +60,7 @@ class FileTranslator(Translator):
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
-        options = config.options()
-        unknown = set(options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"system {self.name!r} (file): unknown option(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(sorted(OPTIONS))}")
+        options = checked_options(config, OPTIONS)
         if not options.get("path"):
             raise ConfigError(f"system {self.name!r} (file): 'path' is required (a JSONL or text file of hypotheses)")
         self.path = Path(str(options["path"]))

@@ -22,7 +22,7 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import ConfigError
-from evalkit.systems.base import Segment, Translation, Translator
+from evalkit.systems.base import checked_options, Segment, Translation, Translator
 from evalkit.systems.zhnum import Date, Number, find_numbers
 
 # Bump when the glossing rules change: it is part of the fingerprint, so cached output is renewed.
@@ -329,11 +329,7 @@ class GlossTranslator(Translator):
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
-        options = config.options()
-        unknown = set(options) - {"overrides", "batch_size"}
-        if unknown:
-            raise ConfigError(f"system {self.name!r} (gloss): unknown option(s) {', '.join(sorted(unknown))}; "
-                              "known: overrides, batch_size")
+        options = checked_options(config, {"overrides", "batch_size"})
         overrides = options.get("overrides") or {}
         if not isinstance(overrides, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in overrides.items()):
             raise ConfigError(f"system {self.name!r} (gloss): 'overrides' must map Chinese words to English strings")

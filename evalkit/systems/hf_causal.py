@@ -22,7 +22,7 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.systems.base import Segment, Translation, Translator
+from evalkit.systems.base import checked_options, Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
 from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, translate_chunked
 from evalkit.systems.prompting import DEFAULT_PROMPT, DEFAULT_SYSTEM_PROMPT, clean_answer, render_prompt
@@ -37,11 +37,7 @@ class CausalTranslator(Translator):
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
-        options = config.options()
-        unknown = set(options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"system {self.name!r} (hf-causal): unknown option(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(sorted(OPTIONS))}")
+        options = checked_options(config, OPTIONS)
         self.options = options
         self.prompt = str(options.get("prompt", DEFAULT_PROMPT))
         if "{text}" not in self.prompt:

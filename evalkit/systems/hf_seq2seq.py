@@ -31,7 +31,7 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.systems.base import Segment, Translation, Translator
+from evalkit.systems.base import checked_options, Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
 from evalkit.systems.hf_common import input_limit, load_pretrained, resolve_model, translate_chunked
 
@@ -76,11 +76,7 @@ def detect_family(model_type: str, tokenizer_class: str, model_ref: str) -> str:
 
 
 def options_of(config: SystemConfig) -> dict[str, Any]:
-    options = config.options()
-    unknown = set(options) - OPTIONS
-    if unknown:
-        raise ConfigError(f"system {config.name!r} ({config.backend}): unknown option(s) {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(sorted(OPTIONS))}")
+    options = checked_options(config, OPTIONS)
     family = options.get("family", "auto")
     if family not in ("auto", *FAMILIES, "madlad"):
         raise ConfigError(f"system {config.name!r}: family must be auto or one of {', '.join(FAMILIES)}, got {family!r}")

@@ -32,7 +32,7 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.systems.base import PartialTranslationError, Segment, Translation, Translator
+from evalkit.systems.base import checked_options, PartialTranslationError, Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY, chunk_text, join_pieces
 from evalkit.systems.prompting import DEFAULT_PROMPT, DEFAULT_SYSTEM_PROMPT, clean_answer, render_prompt
 
@@ -55,11 +55,7 @@ class OpenAITranslator(Translator):
 
     def __init__(self, config: SystemConfig):
         super().__init__(config)
-        options = config.options()
-        unknown = set(options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"system {self.name!r} (openai): unknown option(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(sorted(OPTIONS))}")
+        options = checked_options(config, OPTIONS)
         for required in ("base_url", "model"):
             if not options.get(required):
                 raise ConfigError(f"system {self.name!r} (openai): {required!r} is required")
