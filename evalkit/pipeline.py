@@ -556,21 +556,24 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def score_command(args: argparse.Namespace) -> int:
+def _existing_run(args: argparse.Namespace) -> tuple[RunConfig, RunLayout]:
+    """The config and the run folder a single-stage command works on; the folder must hold a run."""
     config = _config_from_args(args)
     layout = RunLayout.at(config.out)
     if not layout.reference.exists():
         raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
+    return config, layout
+
+
+def score_command(args: argparse.Namespace) -> int:
+    config, layout = _existing_run(args)
     score_stage(config, layout)
     print(f"scores in {layout.scores}")
     return 0
 
 
 def report_command(args: argparse.Namespace) -> int:
-    config = _config_from_args(args)
-    layout = RunLayout.at(config.out)
-    if not layout.reference.exists():
-        raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
+    config, layout = _existing_run(args)
     summary, _ = report_stage(config, layout)
     _print_outcome(summary, layout)
     return 0
