@@ -27,7 +27,7 @@ HANDLERS = {
     "report": "evalkit.pipeline:report_command",
     "run": "evalkit.pipeline:run_command",
     "ci": "evalkit.pipeline:ci_command",
-    "compare": "evalkit.pipeline:compare_command",
+    "compare": "evalkit.compare:compare_command",
 }
 
 
