@@ -335,3 +335,101 @@ def test_the_associated_press_is_named_in_any_case(en, missing):
     ref = ReferenceRecord(id="doc#0001", doc_id="doc", index=1, zh="据美联社沪二十九日讯：美军一哨兵击毙一苦力。", en=en,
                           bead="1-1", align_cost=0.1)
     assert bool(dateline_flags(ref)) is missing
+
+
+# --- the judge's own chrF statistics, and its passes cut into chunks ------------------------------
+
+TEXTS = ["", " ", "a", "abcde", "The United Nations was born of the suffering of the Second World War.",
+         "aaaaaaa bbbb aaaa", "毛泽东 said 中华人民共和国 — «quoted» (1958)", "Mr. Bate and Mr. Moya.  Two\tspaces\nhere",
+         "I have received your letter. I fully agree with the view expressed in it."]
+
+
+def test_char_ngrams_and_match_statistics_are_sacrebleus():
+    from sacrebleu.metrics import CHRF
+    from sacrebleu.metrics.helpers import extract_all_char_ngrams
+
+    from evalkit.judge.ngrams import char_ngrams, match_statistics
+
+    for text in TEXTS:
+        grams = char_ngrams(text)
+        assert grams.counts == extract_all_char_ngrams(text, 6)
+        assert grams.totals == [sum(c.values()) for c in grams.counts]
+    for beta in (0, 2):
+        metric = CHRF(beta=beta)
+        for hyp in TEXTS:
+            for ref in TEXTS:
+                if not ref.strip():
+                    continue  # sacrebleu refuses an empty reference; the judge never scores against one
+                expected = metric._compute_segment_statistics(hyp, metric._extract_reference_info([ref]))
+                assert match_statistics(char_ngrams(hyp), char_ngrams(ref)) == expected, (hyp, ref)
+                if hyp.strip():
+                    direct = metric.sentence_score(hyp, [ref]).score
+                    assert metric._compute_f_score(match_statistics(char_ngrams(hyp), char_ngrams(ref))) == direct
+
+
+def test_sentence_supports_and_pairwise_chrf_equal_direct_sacrebleu_calls():
+    from sacrebleu.metrics import CHRF
+
+    from evalkit.judge.core import _pairwise_chrf
+    from evalkit.judge.sentences import sentence_support, sentence_supports
+
+    output = " ".join(en for _zh, en in CLEAN[:4])
+    sentences = [en for _zh, en in CLEAN] + ["", "x"]
+    assert sentence_supports(sentences, output) == [sentence_support(s, output) for s in sentences]
+    assert sentence_supports(sentences, "  ") == [0.0] * len(sentences)
+    texts = [en for _zh, en in CLEAN[:4]]
+    chrf = CHRF()
+    expected = [0.5 * (chrf.sentence_score(texts[i], [texts[j]]).score + chrf.sentence_score(texts[j], [texts[i]]).score)
+                for i in range(len(texts)) for j in range(i + 1, len(texts))]
+    assert _pairwise_chrf(texts) == expected
+
+
+def _mixed_corpus():
+    """Three systems over a corpus with every kind of evidence: invented and dropped sentences,
+    a truncated and an empty output, a missing hypothesis, an unscored paragraph, a 2-1 bead."""
+    rows = list(CLEAN) * 2
+    rows[3] = (rows[3][0], rows[3][1] + " The delegates adopted a resolution of thanks amid warm applause.")
+    rows[5] = (rows[5][0], "This great country exists.")
+    refs = _refs(rows)
+    refs.append(ReferenceRecord(id="doc#0100", doc_id="doc", index=100, zh="", en="Only English.", bead="1-0",
+                                align_cost=0.0))
+    refs[7] = ReferenceRecord(id=refs[7].id, doc_id="doc", index=7, zh=refs[7].zh, en=refs[7].en, bead="2-1",
+                              align_cost=0.3)
+    hyps = {
+        "a": _hyps(refs, "a", truncated={refs[2].id}),
+        "b": _hyps(refs, "b", texts={refs[4].id: "", refs[9].id: "苏联政府认为必须继续努力维护和巩固和平。"}),
+        "c": _hyps(refs, "c", texts={r.id: r.en.upper() for r in refs[::3]}),
+    }
+    del hyps["c"][refs[6].id]
+    chrf = {s: {r.id: 40.0 + 3 * ((i * (k + 2)) % 7) for i, r in enumerate(refs) if r.zh}
+            for k, s in enumerate(hyps)}
+    del chrf["b"][refs[11].id]
+    return refs, hyps, chrf
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 100])
+def test_chunked_passes_equal_the_one_process_judge(size):
+    from evalkit.judge.core import CorpusModel, features_chunk, judge_chunk
+
+    refs, hyps, chrf = _mixed_corpus()
+    systems = list(hyps)
+    params = JudgeParams(min_population=3)
+    expected = judge(refs, hyps, chrf, params)
+    assert any(j.flags for j in expected) and any("sentence_z" in j.signals for j in expected)
+    items = [(r, {s: hyps[s][r.id] for s in systems if r.id in hyps[s]},
+              {s: chrf[s][r.id] for s in systems if r.id in chrf[s]}) for r in refs]
+    model = CorpusModel(systems, params)
+    for start in range(0, len(items), size):
+        for features in features_chunk((systems, params, items[start:start + size])):
+            model.fold(features)
+    model.finish()
+    judged = []
+    for start in range(0, len(items), size):
+        chunk = items[start:start + size]
+        judged += judge_chunk((model.shard(start, start + len(chunk)), start, chunk))
+    assert judged == expected
+    # A shard of a shard judges its paragraphs the same way.
+    inner = model.shard(4, 20).shard(6, 9)
+    assert judge_chunk((inner, 6, items[6:9])) == expected[6:9]
+    with pytest.raises(IndexError):
+        model.shard(4, 20).shard(2, 9)

@@ -63,6 +63,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evalkit.judge.names import check_names, reading_as_name
+from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
 from evalkit.judge.numbers import (
     conflicting_date,
     describe_miss,
@@ -70,7 +71,7 @@ from evalkit.judge.numbers import (
     rendered,
     zh_numbers,
 )
-from evalkit.judge.sentences import english_sentences, sentence_supports
+from evalkit.judge.sentences import english_sentences, sentence_supports_ngrams
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -330,23 +331,25 @@ def addition_flag(ref: ReferenceRecord, length_z: float, combined: float, weak: 
 
 
 def _pairwise_chrf(texts: Sequence[str]) -> list[float]:
-    """chrF similarity of every pair of ``texts`` (i < j, in order), averaged over both directions.
+    """chrF similarity of every pair of ``texts`` (i < j, in order), averaged over both directions."""
+    return _pairwise_chrf_ngrams([char_ngrams(t) for t in texts])
+
+
+def _pairwise_chrf_ngrams(ngrams: Sequence[NGrams]) -> list[float]:
+    """``_pairwise_chrf`` of texts given as their ``ngrams.NGrams``.
 
     chrF is asymmetric (recall-weighted), so each pair is scored both ways, exactly as
     ``CHRF().sentence_score(a, [b])`` and ``(b, [a])`` do — but each text's character n-grams are
     extracted once rather than once per direction and pair (the judge's hot spot with several
-    systems). The statistics and the score are sacrebleu's own functions.
+    systems). The statistics are sacrebleu's integers (``ngrams.match_statistics``) and the
+    score its own ``_compute_f_score`` of them.
     """
-    metric = _chrf_metric()
-    ngrams = [metric._extract_reference_info([metric._preprocess_segment(t)])["ref_ngrams"][0] for t in texts]
+    f_score = _chrf_metric()._compute_f_score
 
     def score(h: int, r: int) -> float:
-        stats: list[int] = []
-        for hyp_n, ref_n in zip(ngrams[h], ngrams[r]):
-            stats.extend(metric._get_match_statistics(hyp_n, ref_n))
-        return float(metric._aggregate_and_compute([stats]).score)
+        return float(f_score(match_statistics(ngrams[h], ngrams[r])))
 
-    return [0.5 * (score(i, j) + score(j, i)) for i in range(len(texts)) for j in range(i + 1, len(texts))]
+    return [0.5 * (score(i, j) + score(j, i)) for i in range(len(ngrams)) for j in range(i + 1, len(ngrams))]
 
 
 @functools.lru_cache(maxsize=1)
@@ -376,6 +379,45 @@ def _scored_sentences(ref: ReferenceRecord, params: JudgeParams) -> list[tuple[i
     return [(k, x) for k, x in enumerate(sentences) if len(x) >= params.min_sentence_chars]
 
 
+# A paragraph's pass-1 numbers (``paragraph_features``): plain tuples, cheap to send between
+# processes. (length log-ratios by predictor, chrF by system — both empty unless the paragraph
+# is length-eligible —, sentence supports by system, consensus gap or NaN.)
+Features = tuple[tuple[tuple[str | None, float], ...], tuple[tuple[str, float], ...],
+                 tuple[tuple[str, list[float]], ...], float]
+
+
+def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float],
+                       systems: Sequence[str], params: JudgeParams) -> Features:
+    """Pass 1's work on one paragraph (``hyps`` and ``chrf`` by system; absent: none): what
+    ``CorpusModel.fold`` learns from it. Pure, so paragraphs can be worked on anywhere (a pool,
+    a Ray cluster) and folded in order."""
+    if not _length_eligible(ref, params):
+        return (), (), (), math.nan
+    lengths = tuple(_length_eligible_values(ref, hyps, systems))
+    # Each system output's n-grams are extracted once, for the sentence supports and the consensus gap.
+    ngrams: dict[str, NGrams] = {}
+
+    def grams(s: str) -> NGrams:
+        if s not in ngrams:
+            ngrams[s] = char_ngrams(hyps[s].hyp)
+        return ngrams[s]
+
+    supports: list[tuple[str, list[float]]] = []
+    sents = _scored_sentences(ref, params)
+    if sents is not None:
+        texts = [x for _k, x in sents]
+        for s in systems:
+            h = hyps.get(s)
+            if h is not None and h.hyp.strip() and not h.truncated:
+                supports.append((s, sentence_supports_ngrams(texts, grams(s))))
+    scores = tuple((s, chrf[s]) for s in systems if s in chrf)
+    gap = math.nan
+    if len(systems) >= 2 and all(s in chrf and s in hyps for s in systems):
+        pair_sims = _pairwise_chrf_ngrams([grams(s) for s in systems])
+        gap = statistics.fmean(pair_sims) - statistics.fmean(chrf[s] for s in systems)
+    return lengths, scores, tuple(supports), gap
+
+
 class CorpusModel:
     """The judge's corpus-level statistics, learnt in one streaming pass (pass 1 of ``judge``).
 
@@ -384,6 +426,12 @@ class CorpusModel:
     calls, so pass 2 does not repeat them) and the consensus gap. Pass 2 (``judge_paragraph``)
     recomputes the cheap per-paragraph values from the record and reads the stored ones by the
     paragraph's ordinal, so paragraphs must come in the same order in both passes.
+
+    Pass 1 is ``add`` = ``fold(paragraph_features(...))``: the per-paragraph work is a pure
+    function, so it can run in other processes as long as the features are folded in order.
+    Pass 2 can run elsewhere too: ``shard(start, stop)`` is a small copy that judges the
+    paragraphs with ordinals ``start`` to ``stop - 1`` (the learnt models and only their stored
+    numbers).
 
     How the length, sentence and consensus evidence is built (the module docstring has the flags):
 
@@ -403,10 +451,13 @@ class CorpusModel:
         self.systems = list(systems)
         self.params = params
         self._count = 0
+        self._base = 0  # the ordinal of the first paragraph whose numbers are kept (``shard``)
         self._length: dict[str | None, array[float]] = {None: array("d"), **{s: array("d") for s in self.systems}}
         self._chrf: dict[str, array[float]] = {s: array("d") for s in self.systems}
         self._support: dict[str, array[float]] = {s: array("d") for s in self.systems}
-        self._support_at: dict[str, array[int]] = {s: array("q") for s in self.systems}  # -1: no vote
+        # Where each paragraph's supports end in ``_support`` (they start where the previous one's
+        # end; none: it had no vote).
+        self._support_end: dict[str, array[int]] = {s: array("q") for s in self.systems}
         self._gap = array("d")  # NaN: no consensus gap for this paragraph
         self.length_models: dict[str | None, Robust | None] = {}
         self.support_models: dict[str, Robust | None] = {}
@@ -415,31 +466,20 @@ class CorpusModel:
 
     def add(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float]) -> None:
         """Pass 1: learn from one paragraph (``hyps`` and ``chrf`` by system; absent: none)."""
-        params = self.params
+        self.fold(paragraph_features(ref, hyps, chrf, self.systems, self.params))
+
+    def fold(self, features: Features) -> None:
+        """Pass 1: learn from the next paragraph's ``paragraph_features``."""
+        lengths, scores, supports, gap = features
         self._count += 1
-        gap = math.nan
-        supports: dict[str, list[float]] = {}
-        if _length_eligible(ref, params):
-            for predictor, value in _length_eligible_values(ref, hyps, self.systems):
-                self._length[predictor].append(value)
-            sents = _scored_sentences(ref, params)
-            if sents is not None:
-                for s in self.systems:
-                    h = hyps.get(s)
-                    if h is not None and h.hyp.strip() and not h.truncated:
-                        supports[s] = sentence_supports([x for _k, x in sents], h.hyp)
-            for s in self.systems:
-                if s in chrf:
-                    self._chrf[s].append(chrf[s])
-            if len(self.systems) >= 2 and all(s in chrf and s in hyps for s in self.systems):
-                pair_sims = _pairwise_chrf([hyps[s].hyp for s in self.systems])
-                gap = statistics.fmean(pair_sims) - statistics.fmean(chrf[s] for s in self.systems)
+        for predictor, value in lengths:
+            self._length[predictor].append(value)
+        for s, value in scores:
+            self._chrf[s].append(value)
+        for s, values in supports:
+            self._support[s].extend(values)
         for s in self.systems:
-            if s in supports:
-                self._support_at[s].append(len(self._support[s]))
-                self._support[s].extend(supports[s])
-            else:
-                self._support_at[s].append(-1)
+            self._support_end[s].append(len(self._support[s]))
         self._gap.append(gap)
 
     def finish(self) -> CorpusModel:
@@ -453,6 +493,29 @@ class CorpusModel:
         self._length = {k: array("d") for k in self._length}
         self._chrf = {s: array("d") for s in self._chrf}
         return self
+
+    def shard(self, start: int, stop: int) -> CorpusModel:
+        """A finished model that judges the paragraphs with ordinals ``start`` ≤ k < ``stop``: the
+        learnt models and those paragraphs' stored numbers only (small enough to send with them)."""
+        part = CorpusModel.__new__(CorpusModel)
+        part.systems, part.params = self.systems, self.params
+        part._count = self._count
+        part._base = start
+        part._length, part._chrf = {}, {}
+        lo, hi = start - self._base, stop - self._base
+        if not 0 <= lo <= hi <= len(self._gap):
+            raise IndexError(f"ordinals {start}..{stop - 1} are not all in this model")
+        part._support, part._support_end = {}, {}
+        for s in self.systems:
+            ends = self._support_end[s]
+            first = ends[lo - 1] if lo else 0
+            last = ends[hi - 1] if hi else 0
+            part._support[s] = self._support[s][first:last]
+            part._support_end[s] = array("q", (e - first for e in ends[lo:hi]))
+        part._gap = self._gap[lo:hi]
+        part.length_models, part.support_models = self.length_models, self.support_models
+        part.score_models, part.gap_model = self.score_models, self.gap_model
+        return part
 
     def length_z(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord]) -> float | None:
         """The combined robust z of an eligible paragraph's English length (None: no model)."""
@@ -479,13 +542,19 @@ class CorpusModel:
         sents = _scored_sentences(ref, self.params)
         if sents is None:
             return None
+        i = ordinal - self._base
+        # Each system's supports for this paragraph: one per scored sentence, or none (no vote).
+        stored = []
+        for s in self.systems:
+            ends = self._support_end[s]
+            start = ends[i - 1] if i else 0
+            stored.append((s, self.support_models[s], start, ends[i] - start))
         weakest: SentenceEvidence | None = None
         for j, (k, sent) in enumerate(sents):
             votes = []
-            for s in self.systems:
-                model, at = self.support_models[s], self._support_at[s][ordinal]
-                if model is not None and at >= 0:
-                    value = self._support[s][at + j]
+            for s, model, start, count in stored:
+                if model is not None and count:
+                    value = self._support[s][start + j]
                     votes.append((model.z(value), value, s))
             if not votes:
                 continue
@@ -495,7 +564,7 @@ class CorpusModel:
         return weakest
 
     def gap(self, ordinal: int) -> float | None:
-        g = self._gap[ordinal]
+        g = self._gap[ordinal - self._base]
         return None if math.isnan(g) else g
 
 
@@ -595,6 +664,39 @@ def judge(references: Sequence[ReferenceRecord],
         model.add(r, *paragraph(r))
     model.finish()
     return [judge_paragraph(model, k, r, *paragraph(r)) for k, r in enumerate(references)]
+
+
+# --- the two passes in chunks, for worker processes ----------------------------------------------
+
+# One paragraph as the passes take it: the record, its hypotheses and its chrF by system.
+Item = tuple[ReferenceRecord, Mapping[str, HypothesisRecord], Mapping[str, float]]
+
+
+def features_chunk(task: tuple[Sequence[str], JudgeParams, Sequence[Item]]) -> list[Features]:
+    """Pass 1's work on consecutive paragraphs: ``(systems, params, items)`` → their
+    ``paragraph_features``, in order, for ``CorpusModel.fold``."""
+    systems, params, items = task
+    return [paragraph_features(r, hyps, chrf, systems, params) for r, hyps, chrf in items]
+
+
+def judge_chunk(task: tuple[CorpusModel, int, Sequence[Item]]) -> list[Judgement]:
+    """Pass 2 on consecutive paragraphs: ``(model shard, ordinal of the first, items)`` → their
+    judgements, in order (``model.shard`` covers at least those ordinals)."""
+    model, start, items = task
+    return [judge_paragraph(model, start + i, r, hyps, chrf) for i, (r, hyps, chrf) in enumerate(items)]
+
+
+def prepare() -> None:
+    """Load what the judge reads on every paragraph (CC-CEDICT readings, sacrebleu metric
+    objects): done once in a process that then forks workers, they share it instead of each
+    loading it (~1.5 s and ~130 MB apiece)."""
+    from evalkit.judge.names import prepare as prepare_names
+    from evalkit.judge.sentences import _precision_metric
+
+    prepare_names()
+    _precision_metric()
+    _chrf_metric()
+    zh_numbers("一九五八年八月一日")
 
 
 def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | None]:

@@ -37,6 +37,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NAME_RUN = re.compile(r"(?<![\w'’.-])[A-Z][a-z]+(?:['’][a-z]+)*(?: [A-Z][a-z]+(?:['’][a-z]+)*)+(?![\w'’-])")
 # English words that also spell pinyin and are capitalised at the start of a sentence.
 _ENGLISH = frozenset({"He", "She", "China", "Men", "Can", "Ran", "Die", "Lie", "Tie", "Ban", "Fan", "Pan", "Dan"})
+_APOSTROPHE = re.compile(r"['’]")
 _INITIAL = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(.*)$")
 _LOOSE_INITIAL = {"zh": "C", "ch": "C", "j": "C", "q": "C", "z": "C", "c": "C", "sh": "S", "x": "S", "s": "S",
                   "b": "P", "p": "P", "d": "T", "t": "T", "g": "K", "k": "K"}
@@ -71,9 +72,16 @@ def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
     ``strict``: the orthography's rule that a syllable starting with a, e or o after another one
     is preceded by an apostrophe ("Xi'an"); the loose reading also accepts "Yanan" as yan-an.
     """
+    return list(_segmentations(word, strict))
+
+
+# Capitalised words repeat across a corpus (names, places, sentence-initial words): their readings
+# are memoised, in a bounded cache.
+@functools.lru_cache(maxsize=32768)
+def _segmentations(word: str, strict: bool) -> tuple[tuple[str, ...], ...]:
     out: list[tuple[str, ...]] = []
     valid = syllable_set()
-    parts = re.split(r"['’]", word.lower())
+    parts = _APOSTROPHE.split(word.lower())
 
     def split(text: str) -> list[tuple[str, ...]]:
         if not text:
@@ -91,11 +99,11 @@ def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
 
     pieces = [split(p) for p in parts]
     if not all(pieces):
-        return []
+        return ()
     out = [()]
     for options in pieces:
         out = [a + b for a in out for b in options]
-    return out[:16]
+    return tuple(out[:16])
 
 
 def _loose(syllable: str) -> str:
@@ -151,20 +159,34 @@ def _person_readings(window: list[str]) -> list[tuple[str, ...]]:
 def _best_run(han: str, syllables: tuple[str, ...]) -> tuple[int, int, int]:
     """(matched syllables, exact matches, offset) of the best-aligned run of characters."""
     readings = _readings()
+    loose_readings = _loose_readings()
     loose = [_loose(s) for s in syllables]
+    empty: frozenset[str] = frozenset()
     best = (0, 0, 0)
     for offset in range(0, len(han) - len(syllables) + 1):
         exact = matched = 0
         for k, s in enumerate(syllables):
-            options = readings.get(han[offset + k], frozenset())
-            if s in options:
+            ch = han[offset + k]
+            if s in readings.get(ch, empty):
                 exact += 1
                 matched += 1
-            elif any(_loose(o) == loose[k] for o in options):
+            elif loose[k] in loose_readings.get(ch, empty):
                 matched += 1
         if (matched, exact) > best[:2]:
             best = (matched, exact, offset)
     return best
+
+
+@functools.lru_cache(maxsize=1)
+def _loose_readings() -> dict[str, frozenset[str]]:
+    """Each character's readings in their loose form (``_loose``), for ``_best_run``."""
+    return {ch: frozenset(_loose(o) for o in options) for ch, options in _readings().items()}
+
+
+def prepare() -> None:
+    """Load the readings (CC-CEDICT) now, e.g. before forking worker processes that share them."""
+    _loose_readings()
+    syllable_set()
 
 
 @functools.lru_cache(maxsize=4096)

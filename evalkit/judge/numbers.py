@@ -122,12 +122,18 @@ _ROMAN = {"II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX"
 _EN_TOKEN = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:st|nd|rd|th)?|[A-Za-z]+")
 
 
+# Every number word's value, the tables merged (the first table that has a word gives its value).
+_WORD_VALUES: dict[str, float] = {}
+for _table in (_UNITS, _TENS, _ORDINALS, _ORDINAL_TENS, _EXTRA):
+    for _word, _value in _table.items():
+        _WORD_VALUES.setdefault(_word, float(_value))
+del _table, _word, _value
+_DIGITS = re.compile(r"([\d,]+(?:\.\d+)?)(?:st|nd|rd|th)?")
+_DAY_DIGITS = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?")
+
+
 def _word_value(word: str) -> float | None:
-    w = word.lower()
-    for table in (_UNITS, _TENS, _ORDINALS, _ORDINAL_TENS, _EXTRA):
-        if w in table:
-            return float(table[w])
-    return None
+    return _WORD_VALUES.get(word.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,7 @@ def english_numbers(text: str) -> EnglishNumbers:
         tok = tokens[i][0]
         low = tok.lower()
         nxt = tokens[i + 1][0].lower() if i + 1 < len(tokens) else ""
-        digits = re.fullmatch(r"([\d,]+(?:\.\d+)?)(?:st|nd|rd|th)?", tok)
+        digits = _DIGITS.fullmatch(tok)
         if digits:
             try:
                 value = float(digits.group(1).replace(",", ""))
@@ -213,7 +219,7 @@ def english_numbers(text: str) -> EnglishNumbers:
 
 
 def _day_value(tok: str) -> int | None:
-    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", tok)
+    m = _DAY_DIGITS.fullmatch(tok)
     if m:
         value = int(m.group(1))
     else:

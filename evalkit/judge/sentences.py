@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import re
 
+from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
+
 # A sentence ends at . ! ? (and a closing quote or bracket) before a capital; not after an
 # initial or a common abbreviation ("U.S. Navy", "Mr. Bate", "T.V. Soong", "No. 2").
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(]?[A-Z])")
@@ -56,22 +58,27 @@ def sentence_support(sentence: str, output: str) -> float:
 
 def sentence_supports(sentences: list[str], output: str) -> list[float]:
     """``sentence_support`` of each sentence against the same ``output``, the output's n-grams
-    extracted once.
-
-    ``sentence_score(sentence, [output])`` re-extracts the output's character n-grams for every
-    sentence — most of the judge's time on long paragraphs. This makes the same sacrebleu calls
-    (``_extract_reference_info`` once, then ``_compute_segment_statistics`` and
-    ``_aggregate_and_compute`` per sentence), so the numbers are identical.
-    """
+    extracted once (``sentence_supports_ngrams``)."""
     if not output.strip():
         return [0.0] * len(sentences)
-    metric = _precision_metric()
-    ref_info = metric._extract_reference_info([metric._preprocess_segment(output)])
+    return sentence_supports_ngrams(sentences, char_ngrams(output))
+
+
+def sentence_supports_ngrams(sentences: list[str], output: NGrams) -> list[float]:
+    """``sentence_support`` of each sentence against an output given as its ``ngrams.NGrams``
+    (of a non-blank output).
+
+    ``sentence_score(sentence, [output])`` re-extracts the output's character n-grams (and
+    re-sums their counts) for every sentence — most of the judge's time on long paragraphs.
+    Here they are extracted once, each sentence's match statistics are sacrebleu's integers
+    (``ngrams.match_statistics``) and its score sacrebleu's ``_compute_f_score`` of them, so
+    the numbers are identical.
+    """
+    f_score = _precision_metric()._compute_f_score
     out = []
     for sentence in sentences:
         if not sentence.strip():
             out.append(0.0)
             continue
-        stats = metric._compute_segment_statistics(metric._preprocess_segment(sentence), ref_info)
-        out.append(float(metric._aggregate_and_compute([stats]).score))
+        out.append(float(f_score(match_statistics(char_ngrams(sentence), output))))
     return out
