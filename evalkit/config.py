@@ -59,7 +59,14 @@ class GatesConfig(BaseModel):
 
 
 class EngineConfig(BaseModel):
-    """Where the translate stage runs: in-process (``local``) or on a Ray cluster."""
+    """Where the work runs: in-process and local processes (``local``) or a Ray cluster (``ray``).
+
+    With ``ray`` the translate stage always runs on the cluster (``workers`` model replicas of
+    ``gpus_per_worker`` GPUs each); the score stage's paragraph scoring and the judge's
+    per-paragraph work go there too once the run has at least ``shard_min_paragraphs`` scored
+    paragraphs (below that, Ray's start-up costs more than it saves, and they use the local
+    pool of ``scoring.workers`` processes: ``evalkit.shard``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,6 +74,7 @@ class EngineConfig(BaseModel):
     address: str | None = None
     workers: int = 1
     gpus_per_worker: float = 0.0
+    shard_min_paragraphs: int = Field(default=50_000, ge=0)
 
 
 class ScoringConfig(BaseModel):
@@ -75,7 +83,7 @@ class ScoringConfig(BaseModel):
     metrics: list[Literal["chrf", "chrf++", "bleu", "ter"]] = Field(default_factory=lambda: ["chrf", "chrf++", "bleu", "ter"])
     bootstrap: int = 1000
     seed: int = 12345
-    workers: int | None = None  # None: all cores
+    workers: int | None = None  # processes for paragraph scoring and the judge; None: all cores
     # TER costs ~300 ms per long paragraph pair; above this many paragraphs it is skipped
     # (and the report says so) unless raised here.
     ter_max_paragraphs: int = 20000
