@@ -13,9 +13,11 @@ How the numbers are made (and why they equal direct sacrebleu calls):
 * 95% CIs come from sacrebleu's own ``_bootstrap_resample`` over the stored statistics (what
   ``corpus_score(n_bootstrap=N)`` runs); we report the percentile bounds it derives its ``±``
   from, plus its mean.
-* Paired significance runs ``sacrebleu.significance.PairedTest`` (paired bootstrap and
-  approximate randomisation) on the stored statistics through a thin adapter, so TER is not
-  recomputed for every test.
+* Paired significance (paired bootstrap and approximate randomisation) gives the numbers and
+  signatures of ``sacrebleu.significance.PairedTest`` on the stored statistics (TER is not
+  recomputed), drawing from the same generator in blocks instead of all n_samples × n draws at
+  once: O(n) memory where sacrebleu's takes ~100 GB for 1000 resamples of a million segments
+  (``_paired_bs``, ``_paired_ar``; tests/test_metrics.py checks the equality with PairedTest).
 
 Seeds: sacrebleu reads ``SACREBLEU_SEED`` from the environment; ``_sacrebleu_seed`` sets it to the
 config's seed for the duration of a call and restores it afterwards.
@@ -23,6 +25,7 @@ config's seed for the duration of a call and restores it afterwards.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -245,25 +248,181 @@ def corpus_score(name: str, stats: Any, n_bootstrap: int = 1000,
     return CorpusScore(name, float(score.score), ci, mean, str(metric.get_signature()), len(arr))
 
 
-class _StoredStatistics:
-    """Stands in for a sacrebleu metric inside ``PairedTest``: serves statistics computed earlier.
-
-    ``PairedTest`` asks the metric for the statistics of each system's hypothesis list; we key
-    them by the identity of the list we handed to it. Everything else goes to the real metric.
-    """
-
-    def __init__(self, metric: Any, stats_by_list: dict[int, list[list[float]]]):
-        self._metric = metric
-        self._stats_by_list = stats_by_list
-
-    def _extract_corpus_statistics(self, hypotheses: Sequence[str], references: Any) -> list[list[float]]:
-        return self._stats_by_list[id(hypotheses)]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._metric, name)
-
-
 TEST_NAMES = {"bs": "paired-bs", "ar": "paired-ar"}
+_DEFAULT_SAMPLES = {"bs": 1000, "ar": 10000}  # PairedTest's defaults when n_samples <= 0
+
+# Rows of a paired-bootstrap resample gathered at once: the running float32 sum is carried from
+# chunk to chunk, so the sum is sacrebleu's row-by-row one without an n × statistics temporary.
+_RESAMPLE_CHUNK = 4096
+# Approximate randomisation: about this many selector booleans drawn per call (whole rows, and a
+# multiple of 32 draws per call — see _paired_ar)...
+_AR_DRAW_BOOLS = 1 << 22
+# ...and each matrix product kept at m·n·k <= 4·65536, the size up to which OpenBLAS runs a gemm
+# on one thread (larger ones fan out to every core; on a loaded machine that is 10-100x slower).
+_GEMM_MAX = 1 << 18
+_GEMM_ROWS = 32
+
+
+def _f32_resample_sum(stats_f32: Any, idx: Any) -> Any:
+    """``stats_f32[idx].sum(0)``, bit for bit, without the ``len(idx)`` × statistics temporary.
+
+    numpy sums a C-contiguous 2-D float32 array along axis 0 row after row (the statistics are
+    the inner loop), so carrying the running sum into the first row of the next chunk continues
+    the very same sequence of float32 additions. tests/test_metrics.py checks the equality with
+    sums large enough for float32 to round.
+    """
+    import numpy as np
+
+    acc = None
+    for start in range(0, len(idx), _RESAMPLE_CHUNK):
+        part = np.take(stats_f32, idx[start:start + _RESAMPLE_CHUNK], axis=0)
+        if acc is not None:
+            part[0] += acc
+        acc = part.sum(0)
+    return acc
+
+
+def _integer_stats(metric: str, stats: Any) -> Any:
+    """``stats_array`` as integers: counts stay int32; TER's floats (edits and reference length,
+    integer-valued with one reference) become int64 after a check. The paired tests rely on
+    exact sums."""
+    import numpy as np
+
+    arr = stats_array(metric, stats)
+    if arr.dtype.kind == "f":
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(f"{metric}: paired tests need integer-valued statistics (one reference per segment)")
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _selected_sums(pos: Any, k: int, chunks: list[tuple[int, int, Any]]) -> Any:
+    """``pos @ diff`` for a boolean ``pos`` (rows × n) and integer ``diff`` (n × k), exactly, as int64.
+
+    BLAS products over column chunks: a chunk in float32 when the sum of its rows' largest
+    absolute values stays within 2**24 (then every partial sum of 0/1-weighted integers is exact
+    in float32, whatever order the BLAS kernel adds in), else in float64 (exact up to 2**53,
+    checked by the caller). ``chunks`` holds (start, stop, diff[start:stop] as float32/float64).
+    """
+    import numpy as np
+
+    rows = pos.shape[0]
+    out = np.empty((rows, k), dtype=np.int64)
+    width = max(stop - start for start, stop, _ in chunks)
+    buffers = {np.dtype(np.float32): np.empty((_GEMM_ROWS, width), np.float32),
+               np.dtype(np.float64): np.empty((_GEMM_ROWS, width), np.float64)}
+    for r0 in range(0, rows, _GEMM_ROWS):
+        r1 = min(r0 + _GEMM_ROWS, rows)
+        acc = np.zeros((r1 - r0, k), dtype=np.float64)
+        for start, stop, block in chunks:
+            buf = buffers[block.dtype][:r1 - r0, :stop - start]
+            np.copyto(buf, pos[r0:r1, start:stop])
+            acc += buf @ block
+        out[r0:r1] = acc
+    return out
+
+
+def _paired_bs(metric: Any, base: Any, other: Any, n_samples: int, seed: int | None) -> tuple[Any, Any]:
+    """Bootstrap scores of both systems, as sacrebleu's ``_paired_bs_test`` computes them.
+
+    sacrebleu draws ``rng.choice(n, size=(n_samples, n))`` at once and gathers n_samples × n ×
+    statistics float32 values (~100 GB for 1000 resamples of a million chrF segments). PCG64
+    draws the same indices one row at a time, and each row's float32 sums are the same additions
+    (``_f32_resample_sum``), so the scores are identical in O(n) memory.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n, k = base.shape
+    both = np.empty((n, 2 * k), dtype=np.float32)  # one gather serves both systems
+    both[:, :k] = base
+    both[:, k:] = other
+    scores_bl, scores_sys = [], []
+    for _ in range(n_samples):
+        sums = _f32_resample_sum(both, rng.choice(n, size=n, replace=True))
+        scores_bl.append(metric._compute_score_from_stats(sums[:k]).score)
+        scores_sys.append(metric._compute_score_from_stats(sums[k:]).score)
+    return np.array(scores_bl), np.array(scores_sys)
+
+
+def _paired_ar(metric: Any, base: Any, other: Any, n_trials: int, seed: int | None, dtype: Any) -> tuple[Any, Any]:
+    """Trial scores of both shuffled pseudo-systems, as sacrebleu's ``_paired_ar_test`` computes them.
+
+    sacrebleu draws ``pos_sel = rng.integers(2, size=(n_trials, n), dtype=bool)`` at once and
+    forms ``pos_sel @ base + ~pos_sel @ other`` (and the converse). numpy draws each boolean from
+    one bit of a 32-bit word whose buffer starts afresh at every call, so drawing the rows in
+    blocks gives the same booleans exactly when every block but the last holds a multiple of 32
+    draws: blocks of a multiple of 32 / gcd(n, 32) rows. The statistics are integers, so the
+    sums are exact in any order: ``pos @ base + neg @ other = sum(other) + pos @ (base − other)``
+    (and ``sum(base) − pos @ (base − other)``), computed exactly in int64 and handed to
+    ``_aggregate_and_compute`` with the dtype sacrebleu's product has (int64 for counts, float64
+    for TER's float statistics).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n, k = base.shape
+    sum_base, sum_other = base.sum(0, dtype=np.int64), other.sum(0, dtype=np.int64)
+    width = max(1, _GEMM_MAX // (_GEMM_ROWS * k))
+    chunks, total = [], 0.0
+    for start in range(0, n, width):
+        stop = min(start + width, n)
+        diff = base[start:stop].astype(np.int64) - other[start:stop]
+        bound = float(np.abs(diff).max(axis=1).sum())
+        total += bound
+        chunks.append((start, stop, diff.astype(np.float32 if bound <= 2.0 ** 24 else np.float64)))
+    if total >= 2.0 ** 53:
+        raise ValueError("paired-ar: statistics too large for exact sums")
+    unit = 32 // math.gcd(n, 32)
+    rows = unit * max(1, _AR_DRAW_BOOLS // (unit * n))
+    scores_a, scores_b = [], []
+    for start in range(0, n_trials, rows):
+        pos = rng.integers(2, size=(min(rows, n_trials - start), n), dtype=bool)
+        delta = _selected_sums(pos, k, chunks)
+        shuf_a = (sum_other + delta).astype(dtype)  # pos @ base + neg @ other
+        shuf_b = (sum_base - delta).astype(dtype)  # neg @ base + pos @ other
+        scores_a.extend(metric._aggregate_and_compute(x).score for x in shuf_a[:, None])
+        scores_b.extend(metric._aggregate_and_compute(x).score for x in shuf_b[:, None])
+    return np.array(scores_a), np.array(scores_b)
+
+
+def _paired_test(test: str, metric: str, a: Any, b: Any, n_samples: int) -> dict[str, Any]:
+    """One of sacrebleu's ``PairedTest`` runs (baseline ``a``, system ``b``) on stored statistics.
+
+    Reads ``SACREBLEU_SEED`` and derives the seed, the defaults and the signature as
+    ``PairedTest`` does; the p-value, mean and CI come from sacrebleu's own functions.
+    """
+    import numpy as np
+    from sacrebleu.significance import _compute_p_value, estimate_ci
+
+    env_seed = os.environ.get("SACREBLEU_SEED", "12345")
+    sig_seed = None if env_seed.lower() == "none" else int(env_seed)
+    seed = sig_seed if sig_seed else None  # PairedTest.__call__: a seed of 0 draws from OS entropy
+    n_samples = n_samples if n_samples > 0 else _DEFAULT_SAMPLES[test]
+
+    real = make_metric(metric)
+    real.num_refs = 1
+    signature = real.get_signature()
+    signature.update("seed", str(sig_seed).lower())
+    signature.update(test, n_samples)
+
+    # PairedTest's corpus scores: _aggregate_and_compute over lists of Python numbers; the column
+    # sums of integer(-valued) statistics are exact, so summing the arrays gives the same totals.
+    as_lists = float if metric == "ter" else int
+    score_a = real._compute_score_from_stats([as_lists(x) for x in a.sum(0, dtype=np.int64)]).score
+    score_b = real._compute_score_from_stats([as_lists(x) for x in b.sum(0, dtype=np.int64)]).score
+    diff = abs(score_a - score_b)
+    mean = ci = None
+    if test == "bs":
+        scores_bl, scores_sys = _paired_bs(real, a, b, n_samples, seed)
+        mean, ci = estimate_ci(scores_sys)
+        sample_diffs = np.abs(scores_sys - scores_bl)
+        p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), diff)
+    else:
+        scores_a, scores_b = _paired_ar(real, a, b, n_samples, seed, np.float64 if metric == "ter" else np.int64)
+        p_value = _compute_p_value(np.abs(scores_a - scores_b), diff)
+    return {"score_a": score_a, "score_b": score_b, "p_value": p_value, "mean": mean, "ci": ci,
+            "signature": str(signature)}
 
 
 def paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: str, *, tests: Sequence[str] = ("bs", "ar"),
@@ -271,39 +430,26 @@ def paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: s
     """sacrebleu's paired tests of system B against system A on the same segments.
 
     Returns one record per test: both scores, ``delta`` = B − A, and the p-value of the
-    difference (two-sided).
+    difference (two-sided). The numbers and signatures are those of
+    ``sacrebleu.significance.PairedTest`` (baseline A, ``n_ar_confidence=-1``) with
+    ``SACREBLEU_SEED=seed``, computed in O(n) memory (``_paired_bs``, ``_paired_ar``).
     """
     if len(a_stats) != len(b_stats):
         raise ValueError(f"paired test needs the same segments: {len(a_stats)} vs {len(b_stats)}")
     if len(a_stats) == 0:
         return []
-    from sacrebleu.significance import PairedTest
-
-    # sacrebleu's tests take lists of per-segment lists; they hold n_samples × n statistics while
-    # they run (their own cost, O(n) per resample), so convert once here.
-    a_lists = stats_array(metric, a_stats).tolist()
-    b_lists = stats_array(metric, b_stats).tolist()
+    a = _integer_stats(metric, a_stats)
+    b = _integer_stats(metric, b_stats)
 
     out = []
     for test in tests:
-        real = make_metric(metric)
-        real.num_refs = 1
-        # Distinct list objects: the adapter finds each system's statistics by identity.
-        hyps_a = [""] * len(a_stats)
-        hyps_b = [""] * len(b_stats)
-        proxy = _StoredStatistics(real, {id(hyps_a): a_lists, id(hyps_b): b_lists})
         with _sacrebleu_seed(seed):
-            paired = PairedTest([(a_name, hyps_a), (b_name, hyps_b)], {metric: proxy}, references=None,
-                                test_type=test, n_samples=n_bootstrap if test == "bs" else n_trials,
-                                n_ar_confidence=-1, n_jobs=1)
-            signatures, results = paired()
-        (key,) = [k for k in results if k != "System"]
-        base, other = results[key]
+            result = _paired_test(test, metric, a, b, n_bootstrap if test == "bs" else n_trials)
         out.append({
             "a": a_name, "b": b_name, "metric": metric, "test": TEST_NAMES[test],
-            "score_a": float(base.score), "score_b": float(other.score),
-            "delta": float(other.score) - float(base.score), "p_value": float(other.p_value),
-            "n": len(a_stats), "signature": str(signatures[key]),
+            "score_a": float(result["score_a"]), "score_b": float(result["score_b"]),
+            "delta": float(result["score_b"]) - float(result["score_a"]), "p_value": float(result["p_value"]),
+            "n": len(a_stats), "signature": result["signature"],
         })
     return out
 
