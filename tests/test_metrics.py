@@ -126,6 +126,23 @@ def test_every_pair_of_systems_gets_both_paired_tests():
 
 
 @pytest.mark.parametrize("metric", ["chrf", "bleu", "ter"])
+def test_row_by_row_bootstrap_equals_sacrebleus_where_float32_sums_round(metric, monkeypatch):
+    # Sums of ~5e8 over 5,000 segments (more than one _RESAMPLE_CHUNK): float32 rounds, so the
+    # order of the additions must be sacrebleu's.
+    from sacrebleu.significance import _bootstrap_resample as sacrebleu_resample
+
+    from evalkit.metrics.scoring import _bootstrap_resample, make_metric, stats_array
+
+    stats = _large_stats(metric, 5000, 4)
+    monkeypatch.setenv("SACREBLEU_SEED", "12345")
+    m = make_metric(metric)
+    m.num_refs = 1
+    _, theirs = sacrebleu_resample(stats.tolist(), m, 10)
+    _, ours = _bootstrap_resample(stats_array(metric, stats), m, 10)
+    assert np.array_equal([s.score for s in theirs], [s.score for s in ours])
+
+
+@pytest.mark.parametrize("metric", ["chrf", "bleu", "ter"])
 def test_row_by_row_bootstrap_equals_sacrebleus_all_at_once_resampling(metric, monkeypatch):
     # evalkit draws the resamples one at a time to keep memory O(n); the indices and scores
     # must be sacrebleu's own (guards against a numpy change to its generator's buffering).

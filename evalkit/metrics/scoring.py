@@ -206,16 +206,16 @@ def _bootstrap_resample(stats: Any, metric: Any, n_samples: int) -> tuple[str, l
     ``stats[idxs]`` as one float32 array of n_samples × n × statistics: 14 GB for 200 resamples
     of a million chrF segments. Drawing the same generator row by row yields the same indices
     (numpy's PCG64 keeps its 32-bit buffer in the generator state; tests/test_metrics.py checks
-    the equality against sacrebleu's function), and each row's float32 sum is the same
-    computation as sacrebleu's, so the scores are identical in O(n) memory.
+    the equality against sacrebleu's function), and each row's float32 sum is the same sequence
+    of additions as sacrebleu's (``_f32_resample_sum``), so the scores are identical in O(n) memory.
     """
     import numpy as np
 
     seed = os.environ.get("SACREBLEU_SEED", "12345")
     rng = np.random.default_rng(None if seed.lower() == "none" else int(seed))
-    stats_np = np.asarray(stats, dtype="float32")
+    stats_np = np.ascontiguousarray(stats, dtype="float32")
     n = len(stats_np)
-    scores = [metric._compute_score_from_stats(stats_np[rng.choice(n, size=n, replace=True)].sum(0))
+    scores = [metric._compute_score_from_stats(_f32_resample_sum(stats_np, rng.choice(n, size=n, replace=True)))
               for _ in range(n_samples)]
     return str(seed).lower(), scores
 
