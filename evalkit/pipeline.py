@@ -23,14 +23,28 @@ and keep per paragraph only compact numeric arrays, never the records:
   reference order, and a first pass over each file checks that (each id a later reference id).
   A file in another order (a user's own, or hand-edited) is loaded into an id → record table
   instead — correct, but that system then costs memory in proportion to the corpus;
-* ``score`` scores blocks of ``_SCORE_BLOCK`` paragraphs per system and appends their rows;
+* ``score`` cuts each system's rows into tasks of ``_SCORE_TASK`` paragraphs and appends each
+  task's scores.jsonl lines as they come back, in order;
 * ``report`` keeps each system's per-paragraph scores and sacrebleu statistics as numpy arrays
   (int32 counts: 72 bytes per paragraph for chrF, 40 for BLEU) for corpus scores, bootstrap CIs
   and paired tests; the judge learns its corpus statistics in a first pass (a few floats per
-  paragraph: ``judge.CorpusModel``) and judges in a second, and each paragraph row goes straight
+  paragraph and system: ``judge.CorpusModel``, which folds each paragraph's
+  ``paragraph_features``) and judges in a second (tasks of ``_JUDGE_TASK`` paragraphs, each sent
+  with only its slice of the model, ``CorpusModel.shard``), and each paragraph row goes straight
   to paragraphs.jsonl / paragraphs.csv / junit.xml (a spool file for the test cases, since the
   suite's counts come first) while only the ``_HTML_ROWS`` most suspicious rows are kept for
   report.html (which says how many rows the CSV has) and the top 10 for report.md.
+
+Where the per-paragraph work runs (issue "Scale"): both stages hand their tasks to
+``evalkit.shard``, which runs them in a fork pool of ``scoring.workers`` processes (all cores by
+default; this process alone with 1), or, with ``engine: {name: ray}`` and at least
+``engine.shard_min_paragraphs`` scored paragraphs, as Ray tasks on the engine's cluster. Either way
+at most a couple of tasks per worker are in flight and the results come back in task order, so
+this process holds a bounded window of records (a few thousand paragraphs), whatever the corpus
+size, and writes byte-identical outputs on every path; it still reads the inputs and writes
+every row itself. The pool's workers are forked after the judge's dictionaries are loaded
+(``judge.core.prepare``), so they share them. scores.meta.json and summary.json say which path
+ran (``sharding``); the judge's ``judge_s`` timing covers both passes, writing the rows included.
 
 What still grows with the corpus: those arrays; the ids and reasons of unscored (1-0 / 0-1)
 paragraphs in scores.meta.json; the set of document ids; and sacrebleu's paired significance
@@ -124,8 +138,11 @@ def load_hyps(config: RunConfig, layout: RunLayout) -> dict[str, dict[str, Hypot
 
 # --- streaming inputs ---------------------------------------------------------------------------
 
-# Paragraphs per system scored per block in ``score_stage`` (bounded memory; one pool for all).
-_SCORE_BLOCK = 2048
+# Paragraphs per task (``evalkit.shard``): the score stage's rows (per system), locally and on Ray
+# (where a task's overhead is a few ms), and the judge's paragraphs in each of its two passes.
+_SCORE_TASK = 64
+_SCORE_TASK_RAY = 512
+_JUDGE_TASK = 256
 # Paragraph rows report.html shows (the most suspicious); report.md shows the top 10.
 _HTML_ROWS = 300
 _MD_ROWS = 10
@@ -259,9 +276,11 @@ def open_hyps(config: RunConfig, layout: RunLayout) -> dict[str, HypLookup]:
 
 
 def score_stage(config: RunConfig, layout: RunLayout) -> None:
-    """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed block by block
-    from the run folder's reference.jsonl and hyps/."""
-    from evalkit.metrics.scoring import score_pairs, scorable, scoring_pool
+    """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed task by task
+    from the run folder's reference.jsonl and hyps/ through ``evalkit.shard`` (a local pool, or
+    Ray for a large corpus with ``engine: ray``)."""
+    from evalkit.metrics.scoring import scorable
+    from evalkit.shard import ScoreRow, chunked, open_shards, score_rows
 
     started = time.perf_counter()
     metric_names = [m for m in ("chrf", "chrf++", "bleu", "ter") if m in _metric_names(config)]
@@ -280,33 +299,31 @@ def score_stage(config: RunConfig, layout: RunLayout) -> None:
     systems = list(lookups)
     missing = dict.fromkeys(systems, 0)
 
-    def flush(system: str, block: list[tuple[ReferenceRecord, HypothesisRecord | None]], out: Any, pool: Any) -> None:
-        segments = score_pairs([(h.hyp if h else "", r.en) for r, h in block], metric_names,
-                               config.scoring.workers, pool=pool)
-        for (r, hyp), seg in zip(block, segments, strict=True):
-            out.write(dumps({"id": r.id, "system": system, "fingerprint": hyp.system if hyp else None,
-                             "hyp_chars": len(hyp.hyp) if hyp else 0, "ref_chars": len(r.en), **seg.to_dict()}) + "\n")
-        block.clear()
-
-    with scoring_pool(config.scoring.workers) as pool, atomic_writer(layout.scores) as out:
+    def rows() -> Iterator[ScoreRow]:
         # System by system, as before: all of one system's rows, then the next system's.
         for system in systems:
             lookup = lookups[system]
             lookup.begin()
-            block: list[tuple[ReferenceRecord, HypothesisRecord | None]] = []
             for r in iter_references(layout.reference):
                 hyp = lookup.get(r.id)  # for every paragraph: the lookup walks in reference order
                 if scorable(r.zh, r.en) is not None:
                     continue
                 if hyp is None:
                     missing[system] += 1
-                block.append((r, hyp))
-                if len(block) >= _SCORE_BLOCK:
-                    flush(system, block, out, pool)
-            flush(system, block, out, pool)
+                yield (r.id, system, hyp.system if hyp else None, len(hyp.hyp) if hyp else 0, len(r.en),
+                       hyp.hyp if hyp else "", r.en)
+
+    names = tuple(metric_names)
+    with open_shards(config, n_scored) as shards, atomic_writer(layout.scores) as out:
+        size = _SCORE_TASK_RAY if shards.kind == "ray" else _SCORE_TASK
+        tasks = ((None, (names, block)) for block in chunked(rows(), size))
+        for _, lines in shards.map(score_rows, tasks):
+            out.write(lines)
+        sharding = shards.describe()
     _write_json(_scores_meta_path(layout), {
         "metrics": metric_names, "skipped": skipped, "unscored": survey.unscored, "missing_hyps": missing,
-        "systems": systems, "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
+        "systems": systems, "sharding": sharding,
+        "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
     })
 
 
@@ -325,6 +342,7 @@ class ScoreArrays:
     skipped: dict[str, str] = field(default_factory=dict)
     missing_hyps: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    sharding: dict[str, Any] = field(default_factory=dict)  # where the score stage ran (``evalkit.shard``)
 
     def paragraph(self, system: str, k: int | None) -> dict[str, float | None] | None:
         """The ``k``-th scored paragraph's scores for ``system`` (None: not scored)."""
@@ -406,18 +424,25 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
     corpus, significance, skipped, timings = aggregate_arrays(stats, metrics, n_bootstrap=n_bootstrap, seed=seed)
     return ScoreArrays(metrics, unscored, scores, stats, corpus, significance,
                        {**meta.get("skipped", {}), **skipped}, dict(meta.get("missing_hyps", {})),
-                       {**meta.get("timings", {}), **timings})
+                       {**meta.get("timings", {}), **timings}, dict(meta.get("sharding", {})))
 
 
 def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[Any] = (),
                  baseline: dict[str, Any] | None = None, timings: Mapping[str, float] | None = None,
                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Judge and write every report of a scored run folder, streaming (see the module docstring);
-    return (summary, the most suspicious paragraph rows report.html shows)."""
+    return (summary, the most suspicious paragraph rows report.html shows).
+
+    The judge's per-paragraph work runs in tasks of ``_JUDGE_TASK`` paragraphs through
+    ``evalkit.shard`` (a local pool, or Ray for a large corpus with ``engine: ray``): pass 1's
+    ``paragraph_features`` folded into the ``CorpusModel`` in order, then pass 2's judgements,
+    each task with its ``CorpusModel.shard``; this process writes the rows in reference order.
+    """
     from evalkit.judge import JudgeParams
-    from evalkit.judge.core import CorpusModel, judge_paragraph
+    from evalkit.judge.core import CorpusModel, features_chunk, judge_chunk, prepare
     from evalkit.report.render import JUNIT_CASE_SEPARATOR, CsvWriter, HtmlDigest, junit_case, junit_frame, render_html, render_markdown
     from evalkit.report.summary import Tally, TopRows, build_summary, divergent_order, html_order, paragraph_row
+    from evalkit.shard import chunked, open_shards
 
     survey = survey_references(layout.reference)
     lookups = open_hyps(config, layout)
@@ -427,7 +452,9 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     params = JudgeParams(fault_threshold=0.5)
     has_chrf = "chrf" in scores.metrics
 
-    def paragraphs() -> Iterator[tuple[ReferenceRecord, dict[str, HypothesisRecord | None], int | None, dict[str, float]]]:
+    Paragraph = tuple[ReferenceRecord, dict[str, HypothesisRecord | None], int | None, dict[str, float]]
+
+    def paragraphs() -> Iterator[Paragraph]:
         for lookup in lookups.values():
             lookup.begin()
         k = 0
@@ -444,12 +471,8 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
                         chrf[s] = v
             yield r, hyps, kk, chrf
 
-    judge_started = time.perf_counter()
-    model = CorpusModel(systems, params)
-    for r, hyps, _, chrf in paragraphs():
-        model.add(r, {s: h for s, h in hyps.items() if h is not None}, chrf)
-    model.finish()
-    judge_s = time.perf_counter() - judge_started
+    def present(hyps: Mapping[str, HypothesisRecord | None]) -> dict[str, HypothesisRecord]:
+        return {s: h for s, h in hyps.items() if h is not None}
 
     threshold = config.gates.suspicion_threshold
     tally = Tally(systems, threshold)
@@ -457,26 +480,45 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     md_top = TopRows(_MD_ROWS, divergent_order, keep=lambda p: bool(p["flags"]))
     digest = HtmlDigest(systems, scores.metrics)
     flagged = failures = 0
-    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=layout.root) as spool:
+    with (open_shards(config, len(survey.scored_hashes), prepare=prepare) as shards,
+          tempfile.TemporaryFile("w+", encoding="utf-8", dir=layout.root) as spool):
+        judge_started = time.perf_counter()
+        # Pass 1: the corpus statistics, folded in reference order.
+        model = CorpusModel(systems, params)
+        learn = ((None, (systems, params, [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]))
+                 for chunk in chunked(paragraphs(), _JUDGE_TASK))
+        for _, features in shards.map(features_chunk, learn):
+            for f in features:
+                model.fold(f)
+        model.finish()
+
+        # Pass 2: each task judges its paragraphs with its shard of the model; rows are written in order.
+        def judge_tasks() -> Iterator[tuple[list[Paragraph], tuple[CorpusModel, int, list[Any]]]]:
+            start = 0
+            for chunk in chunked(paragraphs(), _JUDGE_TASK):
+                items = [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]
+                yield chunk, (model.shard(start, start + len(chunk)), start, items)
+                start += len(chunk)
+
         with atomic_writer(layout.paragraphs) as jsonl, atomic_writer(layout.paragraphs_csv) as csv_handle:
             csv_out = CsvWriter(csv_handle, systems, scores.metrics)
-            for ordinal, (r, hyps, kk, chrf) in enumerate(paragraphs()):
-                t = time.perf_counter()
-                judgement = judge_paragraph(model, ordinal, r, {s: h for s, h in hyps.items() if h is not None}, chrf)
-                judge_s += time.perf_counter() - t
-                row = paragraph_row(r, hyps, {s: scores.paragraph(s, kk) for s in systems}, scores.metrics,
-                                    judgement, scores.unscored.get(r.id))
-                jsonl.write(dumps(row) + "\n")
-                csv_out.write(row)
-                case = junit_case(row, threshold)
-                if case is not None:
-                    spool.write((JUNIT_CASE_SEPARATOR if flagged else "") + case)
-                    flagged += 1
-                    failures += row["suspicion"] >= threshold
-                tally.add(row)
-                html_top.add(row)
-                md_top.add(row)
-                digest.add(row)
+            for chunk, judgements in shards.map(judge_chunk, judge_tasks()):
+                for (r, hyps, kk, _chrf), judgement in zip(chunk, judgements, strict=True):
+                    row = paragraph_row(r, hyps, {s: scores.paragraph(s, kk) for s in systems}, scores.metrics,
+                                        judgement, scores.unscored.get(r.id))
+                    jsonl.write(dumps(row) + "\n")
+                    csv_out.write(row)
+                    case = junit_case(row, threshold)
+                    if case is not None:
+                        spool.write((JUNIT_CASE_SEPARATOR if flagged else "") + case)
+                        flagged += 1
+                        failures += row["suspicion"] >= threshold
+                    tally.add(row)
+                    html_top.add(row)
+                    md_top.add(row)
+                    digest.add(row)
+        judge_s = time.perf_counter() - judge_started
+        sharding = {"score": scores.sharding, "judge": shards.describe()}
         all_timings = dict(timings or {})
         all_timings["judge_s"] = judge_s
         summary = build_summary(config, params, scores, tally, {s: lookups[s].info for s in systems},
@@ -491,6 +533,7 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
             shutil.copyfileobj(spool, junit)
             junit.write(after)
     summary["timings"]["report_s"] = round(time.perf_counter() - started, 3)
+    summary["sharding"] = sharding
     _write_json(layout.summary, summary)
     return summary, shown
 

@@ -169,3 +169,14 @@ def test_hypotheses_in_another_order_give_the_same_reports(tmp_path):
     again = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     assert {k: v for k, v in again.items() if k != "timings"} == {k: v for k, v in summary.items() if k != "timings"}
     assert sorted(lines) == sorted(before["scores.jsonl"].decode("utf-8").splitlines(keepends=True))
+
+
+def test_scores_meta_and_summary_say_where_the_per_paragraph_work_ran(default_run):
+    # The default config: engine local, scoring.workers null (all cores) — see evalkit.shard.
+    import os
+
+    meta = json.loads((default_run / "scores.meta.json").read_text(encoding="utf-8"))
+    summary = json.loads((default_run / "summary.json").read_text(encoding="utf-8"))
+    local = {"engine": "local", "workers": os.cpu_count() or 1}
+    assert meta["sharding"] == local
+    assert summary["sharding"] == {"score": local, "judge": local}
