@@ -2,7 +2,11 @@
 
 Pure functions over records: ``judge(references, hyps, chrf)`` reads nothing and writes nothing. It runs
 in two passes, which the report stage streams: ``CorpusModel.add`` learns the corpus statistics
-(a few numbers per paragraph), then ``judge_paragraph`` judges one paragraph at a time.
+(a few numbers per paragraph), then ``judge_paragraph`` judges one paragraph at a time. Both
+passes' per-paragraph work can run in other processes (``features_chunk`` / ``judge_chunk``, on
+consecutive paragraphs): pass 1's ``paragraph_features`` are folded into the model in order,
+and pass 2 needs only the model's ``shard`` for its paragraphs; the report stage runs them
+through ``evalkit.shard`` (a local pool or Ray), with the same judgements.
 
 Flags (``Flag.name``) and what they implicate:
 
