@@ -74,6 +74,25 @@ def test_parallel_scoring_equals_single_process_to_the_last_digit():
     assert one == two
 
 
+@pytest.mark.parametrize("metrics", [("chrf", "bleu"), ("bleu", "ter")])
+def test_reused_pool_scores_blocks_as_one_process_does(metrics):
+    # Larger tasks without TER (here 25 pairs in one process, 5 per task of the pool), TER's 4,
+    # metric objects kept per process across calls, and the same types (ints, floats) in the
+    # same metric order.
+    pairs = [(" ".join(_perturbed(h, 3 + i % 4, i).split()[:25]), " ".join(h.split()[:25]))
+             for i, h in enumerate(row["hyp"] for row in SEED_ROWS * 10)][:400]
+    one = score_pairs(pairs, metrics, workers=1)
+    with scoring.scoring_pool(2) as pool:
+        blocks = [score_pairs(pairs[i:i + 150], metrics, pool=pool) for i in range(0, len(pairs), 150)]
+    two = [seg for block in blocks for seg in block]
+    assert one == two
+    assert [json.dumps(s.to_dict()) for s in one] == [json.dumps(s.to_dict()) for s in two]
+    direct = {m: SENTENCE_METRICS[m] for m in metrics}
+    for (hyp, ref), seg in list(zip(pairs, two))[::37]:
+        assert list(seg.scores) == list(metrics)
+        assert seg.scores == {m: direct[m].sentence_score(hyp, [ref]).score for m in metrics}
+
+
 @pytest.mark.parametrize("test_type,name", [("bs", "paired-bs"), ("ar", "paired-ar")])
 def test_paired_test_on_stored_statistics_equals_paired_test_on_strings(test_type, name, monkeypatch):
     refs = [r for _, r in PAIRS]
@@ -185,7 +204,7 @@ def _with_sample_statistics(run, monkeypatch):
     """``run()``'s record plus the per-resample / per-trial statistic both implementations hand to
     sacrebleu's ``_compute_p_value`` (bs: centred score differences; ar: absolute differences):
     a p-value rarely moves when a resampled score is off in its last digits, this array does."""
-    import sacrebleu.significance as significance
+    from sacrebleu import significance
 
     seen = []
     real = significance._compute_p_value

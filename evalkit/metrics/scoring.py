@@ -36,9 +36,14 @@ from typing import Any
 METRICS: tuple[str, ...] = ("chrf", "chrf++", "bleu", "ter")
 HIGHER_IS_BETTER: dict[str, bool] = {"chrf": True, "chrf++": True, "bleu": True, "ter": False}
 
-# Pairs per task sent to a worker: small enough to balance TER's uneven cost (~300 ms for a
-# long, badly matching pair), large enough that pickling is not the bottleneck.
-_CHUNK = 4
+# Pairs per task sent to a worker. With TER: 4, small enough to balance its uneven cost (~300 ms
+# for a long, badly matching pair). Without it (chrF/BLEU: ~1.5 ms a pair, evenly), up to 64, so
+# the per-task cost (pool round trip, pickling, cache clearing: ~0.3 ms) stays near 1%, but
+# never fewer than _TASKS_PER_WORKER tasks per worker and call, so the last tasks of a call (a
+# block of the score stage) do not leave a worker idle for long.
+_CHUNK_TER = 4
+_CHUNK_MAX = 64
+_TASKS_PER_WORKER = 16
 
 
 def make_metric(name: str, *, sentence: bool = False) -> Any:
@@ -85,41 +90,66 @@ class SegmentScores:
         return cls(scores=dict(obj["scores"]), stats={k: list(v) for k, v in obj["stats"].items()})
 
 
-def _score_chunk(task: tuple[tuple[str, ...], list[tuple[str, str]]]) -> list[SegmentScores]:
+# Per process: metric names -> (sentence-level metric objects, their tokenizers' cache_clear).
+_PROCESS_METRICS: dict[tuple[str, ...], tuple[dict[str, Any], list[Any]]] = {}
+
+
+def _metrics_for(names: tuple[str, ...]) -> tuple[dict[str, Any], list[Any]]:
+    """Metric objects for ``names``, made once per process (a fork inherits the parent's).
+
+    They keep nothing between calls here: references are passed explicitly, so
+    ``_extract_corpus_statistics`` only sets ``num_refs`` (always 1) and caches no reference.
+    """
+    cached = _PROCESS_METRICS.get(names)
+    if cached is None:
+        metrics = {name: make_metric(name, sentence=True) for name in names}
+        cached = _PROCESS_METRICS[names] = (metrics, _tokenizer_cache_clears())
+    return cached
+
+
+def _score_chunk(task: tuple[tuple[str, ...], list[tuple[str, str]]]) -> list[tuple[tuple[float, ...], tuple[list[Any], ...]]]:
+    """Scores and statistics of each pair, in metric order, as plain tuples (cheap to pickle back
+    from a worker); ``_segments`` makes ``SegmentScores`` of them."""
     metric_names, pairs = task
-    # Metric objects cache nothing between calls here (references are passed explicitly), so one
-    # object per metric and worker is safe and saves the construction cost.
-    metrics = {name: make_metric(name, sentence=True) for name in metric_names}
+    metrics, cache_clears = _metrics_for(metric_names)
     out = []
     for hyp, ref in pairs:
-        scores: dict[str, float] = {}
-        stats: dict[str, list[float]] = {}
-        for name, metric in metrics.items():
+        scores = []
+        stats = []
+        for metric in metrics.values():
             seg = metric._extract_corpus_statistics([hyp], [[ref]])
-            scores[name] = float(metric._aggregate_and_compute(seg).score)
-            stats[name] = list(seg[0])
-        out.append(SegmentScores(scores, stats))
-    _clear_tokenizer_caches()
+            scores.append(float(metric._aggregate_and_compute(seg).score))
+            stats.append(list(seg[0]))
+        out.append((tuple(scores), tuple(stats)))
+    for cache_clear in cache_clears:
+        cache_clear()
     return out
 
 
-def _clear_tokenizer_caches() -> None:
-    """Empty sacrebleu's tokenizer memo caches (``lru_cache(maxsize=2**16)`` on ``__call__``).
+def _segments(names: tuple[str, ...], chunks: Any) -> list[SegmentScores]:
+    return [SegmentScores(dict(zip(names, scores)), dict(zip(names, stats)))
+            for chunk in chunks for scores, stats in chunk]
 
-    They are keyed by tokenizer object and line, so with fresh metric objects per chunk they
-    never hit here, but they keep up to 65,536 lines — and the metric objects — alive in every
-    scoring process: memory that grows with the corpus up to hundreds of MB. Clearing changes
-    no number (a memo cache).
+
+def _tokenizer_cache_clears() -> list[Any]:
+    """``cache_clear`` of sacrebleu's tokenizer memo caches (``lru_cache(maxsize=2**16)`` on
+    ``__call__``), for the tokenizer modules imported so far.
+
+    The caches are keyed by tokenizer object and line, so they hardly ever hit here, but they keep
+    up to 65,536 lines in every scoring process: memory that grows with the corpus up to hundreds
+    of MB. ``_score_chunk`` empties them after each task; clearing changes no number (a memo cache).
     """
     import sys
 
+    clears = []
     for name, module in list(sys.modules.items()):
         if not name.startswith("sacrebleu.tokenizers.") or module is None:
             continue
         for obj in vars(module).values():
             call = obj.__dict__.get("__call__") if isinstance(obj, type) else None
             if call is not None and hasattr(call, "cache_clear"):
-                call.cache_clear()
+                clears.append(call.cache_clear)
+    return clears
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -153,20 +183,27 @@ def score_pairs(pairs: Sequence[tuple[str, str]], metric_names: Sequence[str] = 
     names = tuple(metric_names)
     if not pairs or not names:
         return [SegmentScores({}, {}) for _ in pairs]
-    tasks = [(names, list(pairs[i:i + _CHUNK])) for i in range(0, len(pairs), _CHUNK)]
+    n_workers = resolve_workers(workers) if pool is None else getattr(pool, "_processes", None) or 2
+    chunk = _chunk_size(names, len(pairs), n_workers)
+    tasks = [(names, list(pairs[i:i + chunk])) for i in range(0, len(pairs), chunk)]
     if pool is not None:
-        chunks = pool.map(_score_chunk, tasks, chunksize=1)
-        return [seg for chunk in chunks for seg in chunk]
-    n_workers = min(resolve_workers(workers), max(1, len(pairs) // _CHUNK))
+        return _segments(names, pool.map(_score_chunk, tasks, chunksize=1))
+    n_workers = min(n_workers, len(tasks))
     if n_workers <= 1:
-        chunks = [_score_chunk(task) for task in tasks]
-    else:
-        import multiprocessing as mp
+        return _segments(names, map(_score_chunk, tasks))
+    import multiprocessing as mp
 
-        # fork: workers inherit the imported sacrebleu and need nothing pickled but the strings.
-        with mp.get_context("fork").Pool(n_workers) as pool:
-            chunks = pool.map(_score_chunk, tasks, chunksize=1)
-    return [seg for chunk in chunks for seg in chunk]
+    # fork: workers inherit the imported sacrebleu and need nothing pickled but the strings.
+    with mp.get_context("fork").Pool(n_workers) as own_pool:
+        return _segments(names, own_pool.map(_score_chunk, tasks, chunksize=1))
+
+
+def _chunk_size(names: tuple[str, ...], n_pairs: int, n_workers: int) -> int:
+    """Pairs per task: ``_CHUNK_TER`` with TER, else as many as keeps ``_TASKS_PER_WORKER`` tasks
+    per worker, between ``_CHUNK_TER`` and ``_CHUNK_MAX``."""
+    if "ter" in names:
+        return _CHUNK_TER
+    return max(_CHUNK_TER, min(_CHUNK_MAX, math.ceil(n_pairs / (n_workers * _TASKS_PER_WORKER))))
 
 
 @dataclass(frozen=True, slots=True)
