@@ -389,3 +389,15 @@ def test_paired_tests_never_hold_n_samples_by_n_values(test):
     peak = _traced_peak(lambda: paired_tests("a", a, "b", b, "chrf", tests=(test,), n_bootstrap=n_samples,
                                              n_trials=n_samples))
     assert peak < bound, f"{test}: peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("columns", [1, 2, 4, 10, 18, 20, 36, 48])
+@pytest.mark.parametrize("n", [1, 4096, 4097, 9000])
+def test_chunked_resample_sum_is_the_whole_gathers_float32_sum(n, columns):
+    # The running sum carried from chunk to chunk must add in numpy's own order (one column:
+    # numpy sums pairwise, and the whole gather is kept).
+    rng = np.random.default_rng(n + columns)
+    stats = rng.integers(0, 2_000_000, size=(n, columns)).astype(np.float32)
+    for _ in range(3):
+        idx = rng.choice(n, size=n)
+        assert np.array_equal(scoring._f32_resample_sum(stats, idx), stats[idx].sum(0))

@@ -306,10 +306,13 @@ def _f32_resample_sum(stats_f32: Any, idx: Any) -> Any:
     numpy sums a C-contiguous 2-D float32 array along axis 0 row after row (the statistics are
     the inner loop), so carrying the running sum into the first row of the next chunk continues
     the very same sequence of float32 additions. tests/test_metrics.py checks the equality with
-    sums large enough for float32 to round.
+    sums large enough for float32 to round. (A single column is the exception: numpy sums it
+    pairwise, so it is gathered whole, as sacrebleu does.)
     """
     import numpy as np
 
+    if stats_f32.shape[1] == 1:
+        return stats_f32[idx].sum(0)
     acc = None
     for start in range(0, len(idx), _RESAMPLE_CHUNK):
         part = np.take(stats_f32, idx[start:start + _RESAMPLE_CHUNK], axis=0)
