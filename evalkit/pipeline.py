@@ -109,20 +109,51 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def prepare_references(config: RunConfig, layout: RunLayout) -> list[ReferenceRecord]:
-    """Ingest the config's sources or read its reference set; write the run's copy."""
-    if config.sources:
-        from evalkit.corpus import ingest_paths
+def prepare_references(config: RunConfig, layout: RunLayout) -> int:
+    """Ingest the config's sources or read its reference set; write the run's copy
+    (``layout.reference``); return how many paragraphs it holds.
 
-        result = ingest_paths(config.sources)
-        references = result.records
-        if not references:
-            raise InputError(", ".join(config.sources), "no article files found to ingest")
-    else:
-        assert config.reference is not None
-        references = read_references(config.reference)
-    write_jsonl(layout.reference, references)
-    return references
+    Streams both ways: ingested documents, or the given set's lines, go to the run's copy one at
+    a time (validated as ``read_references`` does; ids checked unique by their 64-bit hashes, 8
+    bytes a paragraph), so memory does not grow with the corpus. The copy appears atomically,
+    only once the whole set was read without error.
+    """
+    if config.sources:
+        from evalkit.corpus import ingest_to_file
+
+        stats = ingest_to_file(config.sources, layout.reference, if_empty=lambda _: InputError(
+            ", ".join(config.sources), "no article files found to ingest"))
+        return stats.records
+    assert config.reference is not None
+    return _copy_references(Path(config.reference), layout.reference)
+
+
+def _copy_references(source: Path, target: Path) -> int:
+    """``write_jsonl(target, read_references(source))``, one record at a time; the same errors."""
+    from array import array
+
+    hashes = array("Q")
+
+    def check_unique() -> None:
+        # A repeated hash: a repeated id (or, at 64 bits, practically never, two ids hashing
+        # alike). read_references re-reads the file and raises its own error for the first
+        # repeat, with both line numbers; if it finds none, the ids only collided.
+        if hashes and len(np.unique(np.frombuffer(hashes, dtype=np.uint64))) != len(hashes):
+            read_references(source)
+
+    with atomic_writer(target) as handle:
+        try:
+            for lineno, obj in iter_jsonl(source):
+                record = ReferenceRecord.from_dict(obj, source, lineno)
+                hashes.append(_id_hash(record.id))
+                handle.write(dumps(record.to_dict()) + "\n")
+        except InputError:
+            check_unique()  # an earlier repeated id is reported first, as read_references does
+            raise
+        if not hashes:
+            raise InputError(source, "the reference set is empty; expected one JSON object per line")
+        check_unique()
+    return len(hashes)
 
 
 def load_hyps(config: RunConfig, layout: RunLayout) -> dict[str, dict[str, HypothesisRecord]]:
@@ -544,17 +575,17 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
     layout.root.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    references = prepare_references(config, layout)
+    prepare_references(config, layout)
     timings["reference_s"] = time.perf_counter() - t
     if not config.systems:
         raise ConfigError("the config lists no systems: add at least one under 'systems' (e.g. the offline gloss)")
-    from evalkit.systems.runner import translate_systems
+    from evalkit.systems.runner import translate_to_files
 
     t = time.perf_counter()
-    translated = translate_systems(config, references, layout.root, refresh=refresh)
+    # Window by window from the run's reference.jsonl, each system's hypotheses appended to hyps/.
+    translate_to_files(config, layout.reference, layout.root, refresh=refresh)
     timings["translate_s"] = time.perf_counter() - t
     # The stages below stream the files the two above wrote (reference.jsonl, hyps/).
-    del references, translated
     t = time.perf_counter()
     score_stage(config, layout)
     timings["score_s"] = time.perf_counter() - t

@@ -7,7 +7,9 @@ Specification:
   recomputed by a worker), and a fully cached rerun dispatches nothing;
 - results stream back into the cache, so the in-process path then finds everything cached;
 - a backend's error on a worker reaches the user with the same message as in-process;
-- Ray missing is a clear error that says how to install it.
+- Ray missing is a clear error that says how to install it;
+- read in windows from a reference file, Ray writes what the in-process runner writes with the
+  same windows, and every window is served by the same actors (one model load per actor).
 
 Ray starts once for the module (start-up costs several seconds on 2 cores).
 """
@@ -23,12 +25,12 @@ ray = pytest.importorskip("ray")
 
 from evalkit.config import EngineConfig, RunConfig, SystemConfig  # noqa: E402
 from evalkit.errors import BackendError  # noqa: E402
+from evalkit.jsonl import write_jsonl  # noqa: E402
 from evalkit.layout import RunLayout  # noqa: E402
-from evalkit.systems import ray_engine  # noqa: E402
-from evalkit.systems import create_system  # noqa: E402
+from evalkit.systems import create_system, ray_engine, runner  # noqa: E402
 from evalkit.systems.base import Translation  # noqa: E402
 from evalkit.systems.cache import TranslationCache  # noqa: E402
-from evalkit.systems.runner import translate_system, translate_systems  # noqa: E402
+from evalkit.systems.runner import translate_system, translate_systems, translate_to_files  # noqa: E402
 from tests.tiny_models import build_marian, seed_references  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -78,6 +80,29 @@ def test_two_ray_workers_write_byte_identical_hypotheses_and_fill_the_cache(loca
     inproc = translate_system(distributed.model_copy(update={"engine": EngineConfig()}), distributed.systems[0], references)
     assert all(r.cached for r in inproc if r.hyp)
     assert [r.hyp for r in inproc] == [r.hyp for r in again]
+
+
+def test_windows_on_ray_match_in_process_windows_and_keep_their_actors(local_ray, marian, tmp_path, monkeypatch):
+    references = seed_references()
+    path = tmp_path / "reference.jsonl"
+    write_jsonl(path, references)
+    monkeypatch.setattr(runner, "WINDOW", 10)  # the seed's 43 paragraphs: five windows
+    used: list[tuple[int, tuple[str, ...]]] = []
+    ensure = ray_engine._ActorPool.ensure
+
+    def recording_ensure(self, wanted):
+        actors = ensure(self, wanted)
+        used.append((id(self), tuple(a._actor_id.hex() for a in actors)))
+        return actors
+
+    monkeypatch.setattr(ray_engine._ActorPool, "ensure", recording_ensure)
+    translate_to_files(run_config(marian, tmp_path / "local.sqlite", "local"), path, tmp_path / "local")
+    translate_to_files(run_config(marian, tmp_path / "ray.sqlite", "ray"), path, tmp_path / "ray")
+    local_bytes = RunLayout.at(tmp_path / "local").hyps("tiny-marian").read_bytes()
+    assert RunLayout.at(tmp_path / "ray").hyps("tiny-marian").read_bytes() == local_bytes
+    assert local_bytes.count(b"\n") == len(references)
+    assert len(used) >= 4, "most windows have misses to dispatch"
+    assert len(set(used)) == 1, "one pool, the same actors, for every window"
 
 
 def test_the_cache_is_consulted_before_any_work_is_dispatched(local_ray, marian, tmp_path):

@@ -1,7 +1,10 @@
 """``evalkit translate --config FILE [--system NAME] [--out DIR] [--refresh]``.
 
-Reads the reference set the config names (or ingests its ``sources``), translates it with the
-configured systems and writes ``<out>/hyps/<system>.jsonl``; prints one line per system.
+Writes the run folder's ``reference.jsonl`` (the config's reference set, checked, or its
+``sources`` ingested: ``pipeline.prepare_references``, as ``evalkit run`` does, so ``evalkit
+score`` and ``evalkit report`` can follow), translates it window by window with the configured
+systems into ``<out>/hyps/<system>.jsonl`` and prints one line per system. Memory does not grow
+with the reference set (``systems.runner``), except for precomputed ``file`` systems.
 """
 
 from __future__ import annotations
@@ -16,27 +19,31 @@ from evalkit.records import ReferenceRecord, read_references
 
 
 def load_reference_set(config: RunConfig) -> list[ReferenceRecord]:
-    """The config's reference set, or its ``sources`` ingested on the fly."""
+    """The config's reference set, or its ``sources`` ingested on the fly, in memory (small sets)."""
     if config.reference:
         return read_references(config.reference)
-    from evalkit.corpus import ingest_paths  # the corpus stage, only when archive files are given
+    from evalkit.corpus import (
+        ingest_paths,  # the corpus stage, only when archive files are given
+    )
 
-    return list(ingest_paths([Path(p) for p in config.sources]))
+    return ingest_paths([Path(p) for p in config.sources]).records
 
 
 def main(args: argparse.Namespace) -> int:
-    from evalkit.systems.runner import translate_systems
+    from evalkit.layout import RunLayout
+    from evalkit.pipeline import prepare_references
+    from evalkit.systems.runner import select_systems, translate_to_files
 
     logging.basicConfig(level=logging.INFO, format="evalkit: %(message)s", stream=sys.stderr)
     config = load_config(args.config, reference=getattr(args, "reference", None),
                          sources=getattr(args, "sources", None), out=getattr(args, "out", None))
-    references = load_reference_set(config)
-    results = translate_systems(config, references, Path(config.out), only=getattr(args, "system", None),
-                                refresh=bool(getattr(args, "refresh", False)))
-    for name, records in results.items():
-        cached = sum(r.cached for r in records)
-        chunked = sum(r.chunks > 1 for r in records)
-        truncated = sum(r.truncated for r in records)
-        print(f"{name}: {len(records)} paragraphs ({cached} from cache, {chunked} split into chunks, "
-              f"{truncated} truncated) -> {Path(config.out) / 'hyps' / (name + '.jsonl')}")
+    only = getattr(args, "system", None)
+    select_systems(config, only)  # an unknown --system fails before the reference set is read
+    layout = RunLayout.at(config.out)
+    prepare_references(config, layout)
+    results = translate_to_files(config, layout.reference, layout.root, only=only,
+                                 refresh=bool(getattr(args, "refresh", False)))
+    for name, stats in results.items():
+        print(f"{name}: {stats.paragraphs} paragraphs ({stats.cached} from cache, {stats.chunked} split into chunks, "
+              f"{stats.truncated} truncated) -> {Path(config.out) / 'hyps' / (name + '.jsonl')}")
     return 0

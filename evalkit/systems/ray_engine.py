@@ -1,9 +1,9 @@
 """The translate stage on Ray: one model replica per actor, the cache kept by the driver.
 
 ``engine: {name: ray, address: …, workers: N, gpus_per_worker: G}`` in a run config sends each
-system's work here (``runner.translate_systems`` delegates to ``translate_with_ray``, which
-keeps ``runner.translate_system``'s contract: one record per reference paragraph, in reference
-order; the cache honoured and filled; ``refresh`` obeyed).
+system's work here (``runner.system_records`` delegates to ``iter_with_ray``, which keeps
+``runner.iter_system``'s contract: one record per reference paragraph, in reference order; the
+cache honoured and filled; ``refresh`` obeyed; ``translate_with_ray`` is the same as a list).
 
 How a system is run
 -------------------
@@ -11,17 +11,22 @@ How a system is run
    and reports its fingerprint and batch size. It runs where the workers run because a backend
    may choose its precision from the device it finds (``ct2`` picks int8 on CPU, float16 on GPU),
    and the fingerprint — the cache key — must be the workers' one, not the driver's.
-2. **Cache first.** The driver looks every source paragraph up in the SQLite cache; only the
-   misses are dispatched. Workers never open the cache: one writer, no lock traffic over NFS.
-3. **Route by length.** The misses are sorted by length and cut into the backend's batches
-   exactly as the in-process runner cuts them (``runner._batches_by_length``), so every model
-   call sees the same inputs with the same padding as in-process, and the hypotheses are
-   byte-identical. Each batch is one row of a Ray Dataset.
-4. **Translate.** ``map_batches`` with a callable class on an ``ActorPoolStrategy`` pool of
-   ``workers`` actors, each holding ``gpus_per_worker`` GPUs: the class creates the backend once
-   (``create_system``) and translates row after row; the model is loaded once per actor.
-5. **Fill the cache as results stream back**: each finished batch is committed at once, so an
-   interrupted run resumes from what was paid for.
+2. **Window by window** (``runner.WINDOW`` paragraphs, read from the reference file as the
+   in-process runner reads them; memory depends on the window, not on the corpus):
+   a. **Cache first.** The driver looks the window's source paragraphs up in the SQLite cache;
+      only the misses are dispatched. Workers never open the cache: one writer, no lock
+      traffic over NFS.
+   b. **Route by length.** The misses are sorted by length and cut into the backend's batches
+      exactly as the in-process runner cuts them (``runner._batches_by_length``), so every model
+      call sees the same inputs with the same padding as in-process, and the hypotheses are
+      byte-identical.
+   c. **Translate** on a pool of ``workers`` actors (``_ActorPool``), each holding
+      ``gpus_per_worker`` GPUs and one model replica (``create_system`` in the actor). The pool
+      starts with the first window that has misses and serves every later window, so a model is
+      loaded once per actor for the whole run. Each actor has up to ``_IN_FLIGHT`` batches
+      queued; the next batch goes to the first actor that finishes one.
+   d. **Fill the cache as results stream back**: each finished batch is committed at once, so an
+      interrupted run resumes from what was paid for; then the window's records are yielded.
 
 Precomputed systems (``file``) do no model work and read a file local to the driver: they run
 in-process.
@@ -32,32 +37,32 @@ until a config asks for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from evalkit.config import EngineConfig, RunConfig, SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.records import HypothesisRecord, ReferenceRecord
+from evalkit.records import HypothesisRecord
 from evalkit.systems.base import Translation
 
 log = logging.getLogger("evalkit.systems")
 
 # Backends with no model to replicate: their work stays on the driver.
 IN_PROCESS_BACKENDS = frozenset({"file"})
-MAX_BLOCKS = 20_000
+# Batches queued per actor: one running, one waiting, so an actor never idles between batches.
+_IN_FLIGHT = 2
 
 
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401  (the [data] extra; fails here rather than mid-run)
     except ImportError as exc:
-        raise BackendError(f"engine 'ray' needs Ray Data, which is not installed ({exc}); "
+        raise BackendError(f"engine 'ray' needs Ray, which is not installed ({exc}); "
                            "install it with: pip install 'evalkit[scale]'") from None
     return ray
 
@@ -101,27 +106,36 @@ def _describe(system: dict[str, Any]) -> tuple[str, int, bool]:
 
 
 class _TranslateActor:
-    """One model replica: created once per actor, then fed one length-sorted batch per row."""
+    """One model replica: created once per actor, then fed one length-sorted batch per call.
+
+    Failures travel back as data (``error``: ``user:<message>`` for an evalkit error, ``bug:<traceback>``
+    otherwise), a failure to create the backend included: the user sees the backend's own message
+    (a missing CUDA library, an unreachable model) exactly as in-process, and a partial batch's
+    finished translations still reach the cache.
+    """
 
     def __init__(self, system: dict[str, Any]):
         from evalkit.config import SystemConfig
         from evalkit.systems.base import create_system
 
-        self.translator = create_system(SystemConfig.model_validate(system))
-        self.fingerprint = self.translator.fingerprint
+        self.translator: Any = None
+        self.fingerprint = ""
+        self.error = ""
+        try:
+            self.translator = create_system(SystemConfig.model_validate(system))
+            self.fingerprint = self.translator.fingerprint
+        except Exception as exc:  # noqa: BLE001  (reported with the first batch)
+            self.error = _error_text(exc)
 
-    def __call__(self, rows: dict[str, Any]) -> dict[str, list[Any]]:
-        from evalkit.errors import EvalkitError
+    def translate(self, batch_id: int, sources_json: str) -> dict[str, Any]:
+        """One batch (its sources as a JSON list): ``{"batch", "fingerprint", "results", "error"}``,
+        ``results`` a JSON list of ``[hyp, chunks, truncated]`` or null per source."""
         from evalkit.systems.base import PartialTranslationError, Segment
 
-        out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": [], "error": []}
-        for batch_id, sources in zip(rows["batch"], rows["sources"], strict=True):
-            sources = json.loads(sources)
-            results: list[list[Any] | None] = [None] * len(sources)
-            error = ""
-            # Failures travel back as data: Ray Data keeps only the text of a worker's exception, and
-            # the user must see the backend's own message (a missing CUDA library, an unreachable
-            # model), while a partial batch's finished translations still reach the cache.
+        sources = json.loads(sources_json)
+        results: list[list[Any] | None] = [None] * len(sources)
+        error = self.error
+        if not error:
             try:
                 translations = self.translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(sources)])
                 if len(translations) != len(sources):
@@ -129,25 +143,29 @@ class _TranslateActor:
                                        f"for {len(sources)} segments")
                 results = [[t.hyp, t.chunks, t.truncated] for t in translations]
             except PartialTranslationError as exc:
-                error = "user:" + str(exc)
+                error = _error_text(exc)
                 for i, t in exc.done.items():
                     results[i] = [t.hyp, t.chunks, t.truncated]
-            except EvalkitError as exc:
-                error = "user:" + str(exc)
-            except Exception:  # a bug: keep its traceback for the driver to show
-                import traceback
-
-                error = "bug:" + traceback.format_exc()
-            out["batch"].append(int(batch_id))
-            out["fingerprint"].append(self.fingerprint)
-            out["results"].append(json.dumps(results, ensure_ascii=False))
-            out["error"].append(error)
-        return out
+            except Exception as exc:  # noqa: BLE001  (travels back as data)
+                error = _error_text(exc)
+        return {"batch": int(batch_id), "fingerprint": self.fingerprint,
+                "results": json.dumps(results, ensure_ascii=False), "error": error}
 
     def __del__(self) -> None:
+        # getattr: Ray's actor-class wrapper is an instance of this class too, with no translator.
         translator = getattr(self, "translator", None)
         if translator is not None:
             translator.close()
+
+
+def _error_text(exc: BaseException) -> str:
+    from evalkit.errors import EvalkitError
+
+    if isinstance(exc, EvalkitError):
+        return "user:" + str(exc)
+    import traceback  # a bug: keep its traceback for the driver to show
+
+    return "bug:" + "".join(traceback.format_exception(exc))
 
 
 def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
@@ -164,17 +182,33 @@ def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
     return float(max(1, (total - 1) // engine.workers))
 
 
-def translate_with_ray(config: RunConfig, system: SystemConfig, references: Sequence[ReferenceRecord], *,
+def translate_with_ray(config: RunConfig, system: SystemConfig, references: Any, *,
                        refresh: bool = False, progress: bool = True) -> list[HypothesisRecord]:
-    """One system on Ray; the same records as ``runner.translate_system`` (see the module docstring)."""
-    from evalkit.systems.cache import TranslationCache, cache_path
-    from evalkit.systems.runner import _batches_by_length, segments_of, translate_system
+    """One system on Ray, as a list; the same records as ``runner.translate_system``."""
+    return list(iter_with_ray(config, system, references, refresh=refresh, progress=progress))
 
+
+def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, refresh: bool = False,
+                  progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
+    """One system on Ray, window by window; the same records as ``runner.iter_system`` (see the
+    module docstring). ``references``: a list of records or a reference JSONL path."""
+    from evalkit.systems.cache import TranslationCache, cache_path
+    from evalkit.systems.runner import (
+        WINDOW,
+        _batches_by_length,
+        _count_by_source,
+        count_references,
+        iter_segment_windows,
+        iter_system,
+        progress_bar,
+    )
+
+    window = window or WINDOW
     if system.backend in IN_PROCESS_BACKENDS:
-        return translate_system(config, system, references, refresh=refresh)
+        yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
+        return
     engine = config.engine
     ray = ensure_ray(engine)
-    segments = segments_of(references)
     spec = system.model_dump(mode="json")
     started = time.perf_counter()
 
@@ -187,57 +221,90 @@ def translate_with_ray(config: RunConfig, system: SystemConfig, references: Sequ
             raise _as_backend_error(system, exc) from None
     fingerprint, batch_size, cacheable = _DESCRIBED[key]
     if not cacheable:
-        return translate_system(config, system, references, refresh=refresh)
+        yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
+        return
 
-    done: dict[str, Translation] = {"": Translation("", chunks=0)}
-    wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))
-    with TranslationCache(cache_path(config.cache)) as cache:
-        if not refresh:
-            done.update(cache.get_many(fingerprint, wanted))
-        from_cache = set(done) - {""}
-        todo = [zh for zh in wanted if zh not in done]
-        batches = _batches_by_length(todo, batch_size)
-        if batches:
-            _run_pipeline(ray, engine, system, spec, fingerprint, batches, cache, done, segments, progress)
-
-    log.info("%s: %d paragraphs, %d from cache, %d translated on Ray (%d workers) in %.1f s", system.name,
-             len(segments), sum(1 for s in segments if s.zh in from_cache), len(todo), engine.workers,
-             time.perf_counter() - started)
-    return [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
-                             s.zh in from_cache) for s in segments]
-
-
-def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: dict[str, Any], fingerprint: str,
-                  batches: list[list[str]], cache: Any, done: dict[str, Translation], segments: Sequence[Any],
-                  progress: bool) -> None:
-    from ray.data import ActorPoolStrategy, DataContext
-    from tqdm import tqdm
-
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = False  # our own bar counts paragraphs, as the in-process runner's does
-    # Sources travel as one JSON string per batch: a batch stays one row whatever Arrow does to lists.
-    rows = [{"batch": i, "sources": json.dumps(b, ensure_ascii=False)} for i, b in enumerate(batches)]
-    # About one block per batch: every actor starts at once, and each finished block reaches the
-    # cache at once (a block's results come back together). Capped so a million-paragraph run
-    # does not schedule a task per batch.
-    dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), MAX_BLOCKS))
-    workers = min(engine.workers, len(rows))
-    translated = dataset.map_batches(
-        _TranslateActor,
-        fn_constructor_kwargs={"system": spec},
-        batch_size=1,
-        batch_format="numpy",
-        compute=ActorPoolStrategy(size=workers),
-        num_cpus=_cpus_per_worker(ray, engine),
-        num_gpus=engine.gpus_per_worker or None,
-    )
-    counts: dict[str, int] = {}
-    for s in segments:
-        counts[s.zh] = counts.get(s.zh, 0) + 1
-    bar = tqdm(total=sum(counts[zh] for b in batches for zh in b), unit="para", desc=f"{system.name} (ray)",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True, mininterval=0.5)
+    pool = _ActorPool(ray, engine, spec)
+    bar = progress_bar(f"{system.name} (ray)", count_references(references), progress)
+    paragraphs = cached = translated = 0
     try:
-        for row in translated.iter_rows():
+        with TranslationCache(cache_path(config.cache)) as cache:
+            for segments in iter_segment_windows(references, window):
+                done: dict[str, Translation] = {"": Translation("", chunks=0)}
+                wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))
+                if not refresh:
+                    done.update(cache.get_many(fingerprint, wanted))
+                from_cache = set(done) - {""}
+                todo = [zh for zh in wanted if zh not in done]
+                pending = set(todo)
+                bar.update(sum(1 for s in segments if s.zh not in pending))
+                batches = _batches_by_length(todo, batch_size)
+                if batches:
+                    _run_pipeline(ray, pool, system, fingerprint, batches, cache, done, _count_by_source(segments), bar)
+                records = [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
+                                            s.zh in from_cache) for s in segments]
+                paragraphs += len(records)
+                cached += sum(r.cached for r in records)
+                translated += len(todo)
+                yield from records
+    finally:
+        bar.close()
+        pool.close()
+    log.info("%s: %d paragraphs, %d from cache, %d translated on Ray (%d workers) in %.1f s", system.name,
+             paragraphs, cached, translated, engine.workers, time.perf_counter() - started)
+
+
+class _ActorPool:
+    """Up to ``engine.workers`` translate actors for one system, started when first needed and kept
+    for every later window (a model is loaded once per actor), killed by ``close``."""
+
+    def __init__(self, ray: Any, engine: EngineConfig, spec: dict[str, Any]):
+        self.ray = ray
+        self.engine = engine
+        self.spec = spec
+        self.actors: list[Any] = []
+
+    def ensure(self, wanted: int) -> list[Any]:
+        """At least ``min(wanted, engine.workers)`` actors (more are added as windows need them)."""
+        wanted = max(1, min(wanted, self.engine.workers))
+        if len(self.actors) < wanted:
+            cls = self.ray.remote(_TranslateActor).options(
+                num_cpus=_cpus_per_worker(self.ray, self.engine), num_gpus=self.engine.gpus_per_worker or None,
+                max_restarts=1, max_task_retries=1)  # one transient loss (a preempted node) is retried
+            self.actors += [cls.remote(self.spec) for _ in range(wanted - len(self.actors))]
+        return self.actors
+
+    def close(self) -> None:
+        for actor in self.actors:
+            with contextlib.suppress(Exception):  # already gone
+                self.ray.kill(actor)
+        self.actors = []
+
+
+def _run_pipeline(ray: Any, pool: _ActorPool, system: SystemConfig, fingerprint: str, batches: list[list[str]],
+                  cache: Any, done: dict[str, Translation], counts: dict[str, int], bar: Any) -> None:
+    """Translate one window's batches on the pool; each result is committed to the cache and added
+    to ``done`` as it arrives (in completion order)."""
+    actors = pool.ensure(len(batches))
+    queue = iter(enumerate(batches))
+    in_flight: dict[Any, int] = {}  # object ref -> actor index
+
+    def submit(a: int) -> None:
+        item = next(queue, None)
+        if item is not None:
+            i, batch = item
+            in_flight[actors[a].translate.remote(i, json.dumps(batch, ensure_ascii=False))] = a
+
+    for _ in range(_IN_FLIGHT):
+        for a in range(len(actors)):
+            submit(a)
+    try:
+        while in_flight:
+            (ref,), _ = ray.wait(list(in_flight), num_returns=1)
+            a = in_flight.pop(ref)
+            row = ray.get(ref)
+            if row["error"] and not row["fingerprint"]:  # the actor could not create the backend
+                _raise_worker_error(system, row["error"])
             if row["fingerprint"] != fingerprint:
                 raise BackendError(
                     f"system {system.name!r}: a Ray worker built a different system ({row['fingerprint']}) than the "
@@ -249,14 +316,17 @@ def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: di
             done.update(finished)
             bar.update(sum(counts[src] for src, _ in finished))
             if row["error"]:
-                kind, _, message = row["error"].partition(":")
-                if kind == "user":
-                    raise BackendError(message)
-                raise RuntimeError(f"system {system.name!r} failed on a Ray worker:\n{message}")
+                _raise_worker_error(system, row["error"])
+            submit(a)
     except ray.exceptions.RayError as exc:
         raise _as_backend_error(system, exc) from None
-    finally:
-        bar.close()
+
+
+def _raise_worker_error(system: SystemConfig, error: str) -> None:
+    kind, _, message = error.partition(":")
+    if kind == "user":
+        raise BackendError(message)
+    raise RuntimeError(f"system {system.name!r} failed on a Ray worker:\n{message}")
 
 
 def _as_backend_error(system: SystemConfig, exc: Exception) -> BackendError:
@@ -264,7 +334,8 @@ def _as_backend_error(system: SystemConfig, exc: Exception) -> BackendError:
     cause = getattr(exc, "cause", None)
     if isinstance(cause, BackendError | ConfigError):  # a plain task (describe) keeps the exception object
         return BackendError(str(cause))
-    # Ray Data keeps only text: the original error is the last line before Python's "direct cause" note.
+    # Otherwise (a dead actor or node) Ray keeps only text: the original error is the last line before
+    # Python's "direct cause" note.
     text = str(exc)
     head = text.split("\n\nThe above exception was the direct cause")[0].strip().splitlines()
     reason = head[-1] if head else type(exc).__name__

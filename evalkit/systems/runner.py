@@ -2,24 +2,38 @@
 
 Entry points
 ------------
-``translate_systems(config, references, out, *, only=None, refresh=False)``
+``translate_to_files(config, references, out, *, only=None, refresh=False) -> {name: HypsStats}``
     what ``evalkit translate`` and the ``run`` pipeline call: every selected system, its hyps
-    file written atomically, the records returned by system name.
-``translate_system(config, system, references, *, refresh=False) -> list[HypothesisRecord]``
-    one system, in this process: create the backend, serve what the cache has, translate the
-    rest in length-sorted batches (committing each batch to the cache), return one record per
-    reference paragraph in reference order. Writes no file.
+    file written atomically while the records stream out, a few counts returned per system.
+``translate_systems(config, references, out, *, only=None, refresh=False)``
+    the same, also returning every system's records (a list per system name): for small sets.
+``iter_system(config, system, references, *, refresh=False, progress=True)``
+    one system, in this process, as a stream of records in reference order: create the
+    backend, then window by window serve what the cache has and translate the rest in
+    length-sorted batches (committing each batch to the cache). ``translate_system`` is the
+    same as a list. Neither writes a file.
 
     When ``config.engine.name == "ray"`` the per-system work is delegated to
-    ``evalkit.systems.ray_engine.translate_with_ray``, which has exactly this signature and
-    contract (records in reference order, cache honoured and filled, ``refresh`` obeyed).
-    Its workers can reuse ``run_translator`` on their share of the segments.
+    ``evalkit.systems.ray_engine.iter_with_ray`` / ``translate_with_ray``, which keep exactly
+    this contract (records in reference order, cache honoured and filled, ``refresh`` obeyed,
+    the same windows and batches, so the same hypotheses).
 ``run_translator(translator, segments, *, cache, refresh=False, progress=True)``
-    the loop itself, for an already created backend and an open cache (or None).
+    the loop over one list of segments, for an already created backend and an open cache (or None).
+
+``references`` is a list of ``ReferenceRecord`` or the path of a reference JSONL (the run's
+``reference.jsonl``, written and checked by ``pipeline.prepare_references``).
+
+Memory (issue "Scale"): the reference set is read in windows of ``WINDOW`` paragraphs; each
+window's cache misses are sorted by length and batched exactly as a whole set was before, and its
+records are written before the next window is read, so memory depends on the window, not on the
+corpus. A set smaller than one window gives byte-identical hypotheses to translating it whole;
+in a larger one a paragraph repeated in a later window is served from the cache (``cached``).
+Precomputed (non-cacheable) systems — the ``file`` backend — still see every paragraph at once,
+so that they can check their file against the whole reference set: they hold the set's ids and
+Chinese text, their file's id → hypothesis table and one translation per paragraph.
 
 Paragraphs with an empty Chinese side (``1-0`` beads) get an empty hypothesis with
-``chunks=0`` without calling a model; precomputed (non-cacheable) systems see every paragraph,
-so that they can check their file against the whole reference set.
+``chunks=0`` without calling a model.
 """
 
 from __future__ import annotations
@@ -27,22 +41,62 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evalkit.config import RunConfig, SystemConfig
 from evalkit.errors import ConfigError
-from evalkit.jsonl import write_jsonl
+from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
 from evalkit.layout import RunLayout
 from evalkit.records import HypothesisRecord, ReferenceRecord
-from evalkit.systems.base import PartialTranslationError, Segment, Translation, Translator, create_system
+from evalkit.systems.base import (
+    PartialTranslationError,
+    Segment,
+    Translation,
+    Translator,
+    create_system,
+)
 from evalkit.systems.cache import TranslationCache, cache_path
 
 log = logging.getLogger("evalkit.systems")
 
+# Paragraphs read, looked up in the cache, batched and written together (per system).
+WINDOW = 20_000
+
+References = Sequence[ReferenceRecord] | str | Path
+
 
 def segments_of(references: Sequence[ReferenceRecord]) -> list[Segment]:
     return [Segment(r.id, r.zh) for r in references]
+
+
+def iter_segment_windows(references: References, size: int | None = None) -> Iterator[list[Segment]]:
+    """The reference set's (id, Chinese) segments, ``size`` (default ``WINDOW``) at a time, in reference order."""
+    size = max(1, size or WINDOW)
+    if isinstance(references, str | Path):
+        path = Path(references)
+        window: list[Segment] = []
+        for lineno, obj in iter_jsonl(path):
+            r = ReferenceRecord.from_dict(obj, path, lineno)
+            window.append(Segment(r.id, r.zh))
+            if len(window) >= size:
+                yield window
+                window = []
+        if window:
+            yield window
+        return
+    for start in range(0, len(references), size):
+        yield segments_of(references[start:start + size])
+
+
+def count_references(references: References) -> int:
+    """How many paragraphs a reference set holds (a fast line count for a file)."""
+    if isinstance(references, str | Path):
+        with Path(references).open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    return len(references)
 
 
 def select_systems(config: RunConfig, only: Sequence[str] | None) -> list[SystemConfig]:
@@ -58,32 +112,103 @@ def select_systems(config: RunConfig, only: Sequence[str] | None) -> list[System
     return [s for s in config.systems if s.name in set(only)]
 
 
-def translate_systems(config: RunConfig, references: list[ReferenceRecord], out: Path, *,
+@dataclass
+class HypsStats:
+    """What one system's hyps file holds, counted while it was written."""
+
+    path: Path
+    paragraphs: int = 0
+    cached: int = 0
+    chunked: int = 0
+    truncated: int = 0
+
+
+def write_hyps(path: Path, records: Iterable[HypothesisRecord], keep: list[HypothesisRecord] | None = None) -> HypsStats:
+    """Write records to ``path`` as they come (atomically: the file appears once all are written)."""
+    stats = HypsStats(path)
+    with atomic_writer(path) as handle:
+        for r in records:
+            handle.write(dumps(r.to_dict()) + "\n")
+            stats.paragraphs += 1
+            stats.cached += r.cached
+            stats.chunked += r.chunks > 1
+            stats.truncated += r.truncated
+            if keep is not None:
+                keep.append(r)
+    return stats
+
+
+def system_records(config: RunConfig, system: SystemConfig, references: References, *,
+                   refresh: bool = False) -> Iterator[HypothesisRecord]:
+    """One system's records in reference order, on the configured engine."""
+    if config.engine.name == "ray":
+        # Only installed where Ray is wanted.
+        from evalkit.systems.ray_engine import iter_with_ray
+
+        return iter_with_ray(config, system, references, refresh=refresh)
+    return iter_system(config, system, references, refresh=refresh)
+
+
+def translate_to_files(config: RunConfig, references: References, out: Path, *, only: list[str] | None = None,
+                       refresh: bool = False) -> dict[str, HypsStats]:
+    """Translate ``references`` with each selected system into ``<out>/hyps/<name>.jsonl``, streaming."""
+    layout = RunLayout.at(out)
+    return {system.name: write_hyps(layout.hyps(system.name), system_records(config, system, references, refresh=refresh))
+            for system in select_systems(config, only)}
+
+
+def translate_systems(config: RunConfig, references: References, out: Path, *,
                       only: list[str] | None = None, refresh: bool = False) -> dict[str, list[HypothesisRecord]]:
-    """Translate ``references`` with each selected system and write ``<out>/hyps/<name>.jsonl``."""
+    """Translate ``references`` with each selected system and write ``<out>/hyps/<name>.jsonl``;
+    return the records too (all of them in memory: ``translate_to_files`` keeps none)."""
     layout = RunLayout.at(out)
     results: dict[str, list[HypothesisRecord]] = {}
     for system in select_systems(config, only):
-        if config.engine.name == "ray":
-            from evalkit.systems.ray_engine import translate_with_ray  # only installed where Ray is wanted
-
-            records = translate_with_ray(config, system, references, refresh=refresh)
-        else:
-            records = translate_system(config, system, references, refresh=refresh)
-        write_jsonl(layout.hyps(system.name), records)
-        results[system.name] = records
+        kept: list[HypothesisRecord] = []
+        write_hyps(layout.hyps(system.name), system_records(config, system, references, refresh=refresh), kept)
+        results[system.name] = kept
     return results
 
 
-def translate_system(config: RunConfig, system: SystemConfig, references: Sequence[ReferenceRecord], *,
+def translate_system(config: RunConfig, system: SystemConfig, references: References, *,
                      refresh: bool = False) -> list[HypothesisRecord]:
-    """One system, in this process (see the module docstring for the contract)."""
-    segments = segments_of(references)
+    """One system, in this process, as a list (see the module docstring for the contract)."""
+    return list(iter_system(config, system, references, refresh=refresh))
+
+
+def iter_system(config: RunConfig, system: SystemConfig, references: References, *, refresh: bool = False,
+                progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
+    """One system, in this process: records in reference order, window by window (``WINDOW``
+    paragraphs unless ``window`` says otherwise)."""
+    window = window or WINDOW
     with create_system(system) as translator:
         if not translator.cacheable:
-            return run_translator(translator, segments, cache=None, refresh=refresh)
+            # A precomputed file is checked against the whole reference set at once.
+            segments = [s for part in iter_segment_windows(references, window) for s in part]
+            yield from run_translator(translator, segments, cache=None, refresh=refresh, progress=progress)
+            return
         with TranslationCache(cache_path(config.cache)) as cache:
-            return run_translator(translator, segments, cache=cache, refresh=refresh)
+            started = time.perf_counter()
+            bar = progress_bar(translator.name, count_references(references), progress)
+            paragraphs = cached = translated = 0
+            try:
+                for segments in iter_segment_windows(references, window):
+                    records, todo = _translate_window(translator, segments, cache, refresh, bar)
+                    paragraphs += len(records)
+                    cached += sum(r.cached for r in records)
+                    translated += todo
+                    yield from records
+            finally:
+                bar.close()
+            log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", translator.name, paragraphs,
+                     cached, translated, time.perf_counter() - started)
+
+
+def progress_bar(name: str, total: int, progress: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="para", desc=name, file=sys.stderr, disable=not progress,
+                dynamic_ncols=True, mininterval=0.5)
 
 
 def _batches_by_length(sources: list[str], batch_size: int) -> list[list[str]]:
@@ -103,7 +228,21 @@ def run_translator(translator: Translator, segments: Sequence[Segment], *, cache
             raise RuntimeError(f"{translator.name}: backend returned {len(translations)} translations for {len(segments)} segments")
         return [HypothesisRecord(s.id, fingerprint, t.hyp, t.chunks, t.truncated, False)
                 for s, t in zip(segments, translations, strict=True)]
+    bar = progress_bar(translator.name, len(segments), progress)
+    try:
+        records, todo = _translate_window(translator, segments, cache, refresh, bar)
+    finally:
+        bar.close()
+    log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", translator.name, len(segments),
+             sum(r.cached for r in records), todo, time.perf_counter() - started)
+    return records
 
+
+def _translate_window(translator: Translator, segments: Sequence[Segment], cache: TranslationCache | None,
+                      refresh: bool, bar: Any) -> tuple[list[HypothesisRecord], int]:
+    """One window of a cacheable system: cache first, the misses in length-sorted batches (each
+    committed to the cache), records in segment order; and how many sources were translated."""
+    fingerprint = translator.fingerprint
     done: dict[str, Translation] = {"": Translation("", chunks=0)}
     from_cache: set[str] = set()
     wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))  # unique, in order
@@ -111,36 +250,26 @@ def run_translator(translator: Translator, segments: Sequence[Segment], *, cache
         done.update(cache.get_many(fingerprint, wanted))
         from_cache = set(done) - {""}
     todo = [zh for zh in wanted if zh not in done]
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(segments), unit="para", desc=translator.name, file=sys.stderr, disable=not progress,
-               dynamic_ncols=True, mininterval=0.5)
-    try:
-        pending = set(todo)
-        bar.update(sum(1 for s in segments if s.zh not in pending))
-        counts = _count_by_source(segments)
-        for batch in _batches_by_length(todo, translator.batch_size):
-            try:
-                results = translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(batch)])
-            except PartialTranslationError as exc:
-                finished = [(batch[i], t) for i, t in sorted(exc.done.items())]
-                if cache is not None:
-                    cache.put_many(fingerprint, finished)  # keep what was paid for; a rerun resumes
-                raise
-            if len(results) != len(batch):
-                raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for {len(batch)} segments")
+    pending = set(todo)
+    bar.update(sum(1 for s in segments if s.zh not in pending))
+    counts = _count_by_source(segments)
+    for batch in _batches_by_length(todo, translator.batch_size):
+        try:
+            results = translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(batch)])
+        except PartialTranslationError as exc:
+            finished = [(batch[i], t) for i, t in sorted(exc.done.items())]
             if cache is not None:
-                cache.put_many(fingerprint, list(zip(batch, results, strict=True)))
-            done.update(zip(batch, results, strict=True))
-            bar.update(sum(counts[zh] for zh in batch))
-    finally:
-        bar.close()
-    elapsed = time.perf_counter() - started
-    log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", translator.name, len(segments),
-             sum(1 for s in segments if s.zh in from_cache), len(todo), elapsed)
-    return [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
-                             s.zh in from_cache) for s in segments]
+                cache.put_many(fingerprint, finished)  # keep what was paid for; a rerun resumes
+            raise
+        if len(results) != len(batch):
+            raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for {len(batch)} segments")
+        if cache is not None:
+            cache.put_many(fingerprint, list(zip(batch, results, strict=True)))
+        done.update(zip(batch, results, strict=True))
+        bar.update(sum(counts[zh] for zh in batch))
+    records = [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
+                                s.zh in from_cache) for s in segments]
+    return records, len(todo)
 
 
 def _count_by_source(segments: Sequence[Segment]) -> dict[str, int]:
