@@ -3,22 +3,36 @@
 Both need per-paragraph rows of an earlier run, so the baseline must be a whole run folder:
 its ``paragraphs.jsonl`` next to its ``summary.json``. Each configured system is compared with
 the same-named baseline system on the paragraphs both runs scored against the same English.
+
+Memory (issue "Scale"): neither loads a ``paragraphs.jsonl`` into a dict. The rows are streamed
+into a temporary SQLite table keyed by paragraph id (``_Rows``: the fields compared and the
+hypotheses, in a file — in the run folder for the gate, in the temporary folder, ``TMPDIR``, for
+``compare``), the current run's reference and hypotheses are read in lockstep
+(``pipeline.open_hyps``), and the common paragraphs are scored in blocks of ``_BLOCK``. Only
+the paired test's per-paragraph statistics stay in memory, as int32 arrays
+(``metrics.scoring.stats_array``: 72 bytes per paragraph and run for chrF), plus the ids of
+paragraphs newly flagged or cleared that ``compare`` reports. The results are the same as
+with the whole files in memory: the same paragraphs, in the same order, the same statistics.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from evalkit.config import RunConfig
 from evalkit.errors import InputError
-from evalkit.jsonl import atomic_writer, read_jsonl
+from evalkit.jsonl import atomic_writer, iter_jsonl
 from evalkit.layout import RunLayout
-from evalkit.pipeline import load_hyps
-from evalkit.records import read_references
+
+# Common paragraphs scored per call of ``score_pairs`` (per system); ids looked up per query.
+_BLOCK = 2048
+_LOOKUP = 500  # under SQLite's bound-parameter limit
 
 
 def _baseline_folder(path: str) -> Path:
@@ -33,10 +47,132 @@ def _baseline_folder(path: str) -> Path:
     return folder
 
 
+# --- one run's paragraph rows, in SQLite -------------------------------------------------------
+
+
+class _Rows:
+    """A ``paragraphs.jsonl`` in an SQLite table keyed by id: what comparing runs needs of each row
+    (English, Chinese, each system's hypothesis, flag names, suspicion), in file order.
+
+    Like ``{row["id"]: row for row in rows}``: a repeated id keeps its first position and its
+    last row. ``systems``: keep only these systems' hypotheses (None: all).
+    """
+
+    def __init__(self, db: sqlite3.Connection, table: str, path: Path | None, systems: Sequence[str] | None = None):
+        self.db = db
+        self.table = table
+        db.execute(f"CREATE TABLE {table} (ord INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, en TEXT, zh TEXT, "
+                   "hyps TEXT, flagged INTEGER, flags TEXT, suspicion TEXT)")
+        self.count = 0
+        if path is not None and path.exists():
+            self._load(path, None if systems is None else set(systems))
+
+    def _load(self, path: Path, systems: set[str] | None) -> None:
+        insert = (f"INSERT INTO {self.table} (ord, id, en, zh, hyps, flagged, flags, suspicion) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT(id) DO UPDATE SET en = excluded.en, zh = excluded.zh, hyps = excluded.hyps, "
+                  "flagged = excluded.flagged, flags = excluded.flags, suspicion = excluded.suspicion")
+        batch: list[tuple[Any, ...]] = []
+        with self.db:
+            for ordinal, (lineno, row) in enumerate(iter_jsonl(path)):
+                batch.append(self._values(path, lineno, ordinal, row, systems))
+                if len(batch) >= 1000:
+                    self.db.executemany(insert, batch)
+                    batch.clear()
+            self.db.executemany(insert, batch)
+        self.count = int(self.db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    @staticmethod
+    def _values(path: Path, lineno: int, ordinal: int, row: dict[str, Any], systems: set[str] | None) -> tuple[Any, ...]:
+        paragraph_id, en, zh = row.get("id"), row.get("en"), row.get("zh")
+        if not isinstance(paragraph_id, str) or not isinstance(en, str) or not isinstance(zh, str):
+            raise InputError(path, "expected a paragraph row with string fields 'id', 'en' and 'zh'", lineno)
+        hyps = {}
+        for name, cell in (row.get("systems") or {}).items():
+            if (systems is None or name in systems) and isinstance(cell, dict) and cell.get("hyp") is not None:
+                hyps[name] = cell["hyp"]
+        flags = row.get("flags") or []
+        names = [f["name"] for f in flags] if flags else []
+        return (ordinal, paragraph_id, en, zh, json.dumps(hyps, ensure_ascii=False), int(bool(flags)),
+                json.dumps(names, ensure_ascii=False), json.dumps(row.get("suspicion")))
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """id -> (English, {system: hypothesis}) for the ids present."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for start in range(0, len(ids), _LOOKUP):
+            part = list(ids[start:start + _LOOKUP])
+            for paragraph_id, en, hyps in self.db.execute(
+                    f"SELECT id, en, hyps FROM {self.table} WHERE id IN ({','.join('?' * len(part))})", part):
+                found[paragraph_id] = (en, json.loads(hyps))
+        return found
+
+
+def _open_db(folder: str | Path | None) -> tuple[sqlite3.Connection, Any]:
+    """A throw-away SQLite file in ``folder`` (None: the temporary folder); close both when done."""
+    tmp = tempfile.TemporaryDirectory(prefix=".evalkit-compare-", dir=folder)
+    db = sqlite3.connect(Path(tmp.name) / "rows.sqlite", isolation_level=None)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.isolation_level = ""  # ``with db:`` then wraps each load in one transaction
+    return db, tmp
+
+
+class _PairedStats:
+    """Two systems' statistics on the same paragraphs, scored block by block as pairs are added:
+    only int32 arrays are kept (``stats_array``)."""
+
+    def __init__(self, metric: str, workers: int | None = 1, pool: Any = None):
+        self.metric = metric
+        self.workers = workers
+        self.pool = pool
+        self.pending: list[tuple[str, str, str]] = []  # (hyp a, hyp b, reference)
+        self.blocks_a: list[Any] = []
+        self.blocks_b: list[Any] = []
+        self.n = 0
+
+    def add(self, hyp_a: str, hyp_b: str, ref: str) -> None:
+        self.pending.append((hyp_a, hyp_b, ref))
+        self.n += 1
+        if len(self.pending) >= _BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        from evalkit.metrics.scoring import score_pairs, stats_array
+
+        if not self.pending:
+            return
+        k = len(self.pending)
+        pairs = [(a, ref) for a, _, ref in self.pending] + [(b, ref) for _, b, ref in self.pending]
+        segs = score_pairs(pairs, [self.metric], self.workers, pool=self.pool)
+        self.blocks_a.append(stats_array(self.metric, [s.stats[self.metric] for s in segs[:k]]))
+        self.blocks_b.append(stats_array(self.metric, [s.stats[self.metric] for s in segs[k:]]))
+        self.pending.clear()
+
+    def arrays(self) -> tuple[Any, Any]:
+        import numpy as np
+
+        self.flush()
+        return np.concatenate(self.blocks_a), np.concatenate(self.blocks_b)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- ci --baseline -----------------------------------------------------------------------------
+
+
 def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -> tuple[list[Any], dict[str, Any]]:
     """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant."""
-    from evalkit.metrics.scoring import HIGHER_IS_BETTER, score_pairs
+    from evalkit.metrics.scoring import HIGHER_IS_BETTER, scoring_pool
     from evalkit.metrics.scoring import paired_tests as run_paired
+    from evalkit.pipeline import iter_references, open_hyps
     from evalkit.report import Gate
 
     gate = config.gates.regression
@@ -45,37 +181,53 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -
         base_summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(folder / "summary.json", f"not valid JSON ({exc.msg})") from None
-    base_rows = {row["id"]: row for row in read_jsonl(folder / "paragraphs.jsonl")}
     metric = gate.metric if gate else "chrf"
     max_drop = gate.max_drop if gate else 1.0
     alpha = gate.alpha if gate else 0.05
-    references = read_references(layout.reference)
-    hyps = load_hyps(config, layout)
+    lookups = open_hyps(config, layout)  # a missing hyps file is an error here, before any work
+    systems = list(lookups)
     info: dict[str, Any] = {"path": str(folder), "metric": metric, "max_drop": max_drop, "alpha": alpha, "systems": {}}
     gates = []
-    for system, by_id in hyps.items():
-        common = [r for r in references if r.id in base_rows and r.id in by_id and r.en.strip() and r.zh.strip()
-                  and base_rows[r.id].get("en") == r.en
-                  and (base_rows[r.id].get("systems", {}).get(system) or {}).get("hyp") is not None]
-        if not common:
-            info["systems"][system] = {"compared": 0, "note": "not in the baseline, or no common paragraphs"}
-            continue
-        base_hyps = [base_rows[r.id]["systems"][system]["hyp"] for r in common]
-        pairs = [(h, r.en) for h, r in zip(base_hyps, common, strict=True)] + [(by_id[r.id].hyp, r.en) for r in common]
-        segs = score_pairs(pairs, [metric], config.scoring.workers)
-        base_stats = [s.stats[metric] for s in segs[:len(common)]]
-        new_stats = [s.stats[metric] for s in segs[len(common):]]
-        n_bs = max(2, config.scoring.bootstrap)
-        (test,) = run_paired("baseline", base_stats, system, new_stats, metric, tests=("bs",),
-                             n_bootstrap=n_bs, seed=config.scoring.seed)
-        drop = -test["delta"] if HIGHER_IS_BETTER[metric] else test["delta"]
-        significant = test["p_value"] < alpha
-        failed = drop > max_drop and significant
-        info["systems"][system] = {"compared": len(common), "baseline": test["score_a"], "current": test["score_b"],
-                                   "drop": drop, "p_value": test["p_value"], "test": test["test"]}
-        gates.append(Gate(f"regression[{system}]", not failed, round(drop, 4), max_drop,
-                          f"{metric} {test['score_a']:.2f} → {test['score_b']:.2f} on {len(common)} paragraphs, "
-                          f"p = {test['p_value']:.4f} (fails only if drop > {max_drop} and p < {alpha})"))
+    # The pool forks before the baseline table is filled, so its workers stay small.
+    with scoring_pool(config.scoring.workers) as pool:
+        db, tmp = _open_db(layout.root)
+        try:
+            base = _Rows(db, "baseline", folder / "paragraphs.jsonl", systems)
+            paired = {s: _PairedStats(metric, config.scoring.workers, pool) for s in systems}
+            for lookup in lookups.values():
+                lookup.begin()
+            for block in _chunks(iter_references(layout.reference), _LOOKUP):
+                # Every reference paragraph passes each lookup, in order (they walk in lockstep).
+                current = [(r, {s: lookups[s].get(r.id) for s in systems}) for r in block]
+                rows = base.get_many([r.id for r in block])
+                for r, hyps in current:
+                    row = rows.get(r.id)
+                    if row is None or not (r.en.strip() and r.zh.strip()) or row[0] != r.en:
+                        continue
+                    for s in systems:
+                        hyp, base_hyp = hyps[s], row[1].get(s)
+                        if hyp is not None and base_hyp is not None:
+                            paired[s].add(base_hyp, hyp.hyp, r.en)
+        finally:
+            db.close()
+            tmp.cleanup()
+        for system in systems:
+            stats = paired[system]
+            if not stats.n:
+                info["systems"][system] = {"compared": 0, "note": "not in the baseline, or no common paragraphs"}
+                continue
+            base_stats, new_stats = stats.arrays()
+            n_bs = max(2, config.scoring.bootstrap)
+            (test,) = run_paired("baseline", base_stats, system, new_stats, metric, tests=("bs",),
+                                 n_bootstrap=n_bs, seed=config.scoring.seed)
+            drop = -test["delta"] if HIGHER_IS_BETTER[metric] else test["delta"]
+            significant = test["p_value"] < alpha
+            failed = drop > max_drop and significant
+            info["systems"][system] = {"compared": stats.n, "baseline": test["score_a"], "current": test["score_b"],
+                                       "drop": drop, "p_value": test["p_value"], "test": test["test"]}
+            gates.append(Gate(f"regression[{system}]", not failed, round(drop, 4), max_drop,
+                              f"{metric} {test['score_a']:.2f} → {test['score_b']:.2f} on {stats.n} paragraphs, "
+                              f"p = {test['p_value']:.4f} (fails only if drop > {max_drop} and p < {alpha})"))
     info["baseline_version"] = base_summary.get("versions")
     return gates, info
 
@@ -84,7 +236,7 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -
 # --- compare ------------------------------------------------------------------------------------
 
 
-def _load_run(path: str) -> tuple[Path, dict[str, Any], dict[str, dict[str, Any]]]:
+def _load_run(path: str) -> tuple[Path, dict[str, Any]]:
     p = Path(path)
     folder = p if p.is_dir() else p.parent
     summary_path = folder / "summary.json"
@@ -94,66 +246,99 @@ def _load_run(path: str) -> tuple[Path, dict[str, Any], dict[str, dict[str, Any]
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(summary_path, f"not valid JSON ({exc.msg})") from None
-    rows = {row["id"]: row for row in read_jsonl(folder / "paragraphs.jsonl")} if (folder / "paragraphs.jsonl").exists() else {}
-    return folder, summary, rows
+    return folder, summary
+
+
+def _common(db: sqlite3.Connection) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(English, A's hypotheses, B's) of the paragraphs in both runs with the same, non-blank
+    English and a non-blank Chinese side, in run A's order."""
+    for en_a, zh_a, hyps_a, en_b, hyps_b in db.execute(
+            "SELECT a.en, a.zh, a.hyps, b.en, b.hyps FROM a JOIN b ON b.id = a.id ORDER BY a.ord"):
+        if en_a == en_b and en_a.strip() and zh_a.strip():
+            yield en_a, json.loads(hyps_a), json.loads(hyps_b)
+
+
+def _flag_changes(db: sqlite3.Connection, flagged: str, cleared: str) -> list[dict[str, Any]]:
+    """Paragraphs in both runs flagged in table ``flagged`` and not in ``cleared``, by id."""
+    rows = db.execute(f"SELECT {flagged}.id, {flagged}.flags, {flagged}.suspicion FROM {flagged} "
+                      f"JOIN {cleared} ON {cleared}.id = {flagged}.id WHERE {flagged}.flagged AND NOT {cleared}.flagged")
+    return [{"id": i, "flags": json.loads(flags), "suspicion": json.loads(suspicion)}
+            for i, flags, suspicion in sorted(rows)]
 
 
 def compare_runs(path_a: str, path_b: str, *, n_bootstrap: int = 1000, seed: int = 12345) -> dict[str, Any]:
     """What changed from run A to run B: corpus scores, paired significance where both runs have the
     same system's hypotheses on the same English, and paragraphs newly flagged or cleared."""
-    from evalkit.metrics.scoring import score_pairs
     from evalkit.metrics.scoring import paired_tests as run_paired
 
-    _, sa, rows_a = _load_run(path_a)
-    _, sb, rows_b = _load_run(path_b)
-    systems = []
-    for name in sorted(set(sa.get("systems", {})) | set(sb.get("systems", {}))):
-        a = sa.get("systems", {}).get(name)
-        b = sb.get("systems", {}).get(name)
-        entry: dict[str, Any] = {"system": name, "in_a": a is not None, "in_b": b is not None,
-                                 "fingerprint_a": a and a.get("fingerprint"), "fingerprint_b": b and b.get("fingerprint"),
-                                 "metrics": {}}
-        for m in sorted(set((a or {}).get("corpus", {})) | set((b or {}).get("corpus", {}))):
-            ca = (a or {}).get("corpus", {}).get(m)
-            cb = (b or {}).get("corpus", {}).get(m)
-            entry["metrics"][m] = {"a": ca and ca["score"], "b": cb and cb["score"],
-                                   "delta": (cb["score"] - ca["score"]) if ca and cb else None}
-        if a and b and rows_a and rows_b:
-            common = [i for i in rows_a if i in rows_b and rows_a[i]["en"] == rows_b[i]["en"] and rows_a[i]["en"].strip()
-                      and rows_a[i]["zh"].strip()
-                      and (rows_a[i]["systems"].get(name) or {}).get("hyp") is not None
-                      and (rows_b[i]["systems"].get(name) or {}).get("hyp") is not None]
-            identical = bool(common) and all(
-                rows_a[i]["systems"][name]["hyp"] == rows_b[i]["systems"][name]["hyp"] for i in common)
-            if identical:
+    folder_a, sa = _load_run(path_a)
+    folder_b, sb = _load_run(path_b)
+    db, tmp = _open_db(None)
+    try:
+        rows_a = _Rows(db, "a", folder_a / "paragraphs.jsonl")
+        rows_b = _Rows(db, "b", folder_b / "paragraphs.jsonl")
+        systems = []
+        tested: list[str] = []
+        for name in sorted(set(sa.get("systems", {})) | set(sb.get("systems", {}))):
+            a = sa.get("systems", {}).get(name)
+            b = sb.get("systems", {}).get(name)
+            entry: dict[str, Any] = {"system": name, "in_a": a is not None, "in_b": b is not None,
+                                     "fingerprint_a": a and a.get("fingerprint"), "fingerprint_b": b and b.get("fingerprint"),
+                                     "metrics": {}}
+            for m in sorted(set((a or {}).get("corpus", {})) | set((b or {}).get("corpus", {}))):
+                ca = (a or {}).get("corpus", {}).get(m)
+                cb = (b or {}).get("corpus", {}).get(m)
+                entry["metrics"][m] = {"a": ca and ca["score"], "b": cb and cb["score"],
+                                       "delta": (cb["score"] - ca["score"]) if ca and cb else None}
+            if a and b and rows_a.count and rows_b.count:
+                tested.append(name)
+            systems.append(entry)
+
+        # Pass 1: per system, how many common paragraphs, and whether every hypothesis is the same.
+        common = dict.fromkeys(tested, 0)
+        identical = dict.fromkeys(tested, True)
+        for _, hyps_a, hyps_b in _common(db):
+            for name in tested:
+                if name in hyps_a and name in hyps_b:
+                    common[name] += 1
+                    identical[name] = identical[name] and hyps_a[name] == hyps_b[name]
+        # Pass 2: the systems that changed, scored block by block.
+        paired = {name: _PairedStats("chrf") for name in tested if common[name] and not identical[name]}
+        if paired:
+            for en, hyps_a, hyps_b in _common(db):
+                for name, stats in paired.items():
+                    if name in hyps_a and name in hyps_b:
+                        stats.add(hyps_a[name], hyps_b[name], en)
+        for entry in systems:
+            name = entry["system"]
+            if name not in common:
+                continue
+            a = sa["systems"][name]
+            if common[name] and identical[name]:
                 # sacrebleu's paired tests give p = 1/(n+1) for a system against itself (its
                 # convention: a zero difference is not "chance"); say what happened instead.
                 score = (a.get("corpus", {}).get("chrf") or {}).get("score")
-                entry["significance"] = {"metric": "chrf", "test": "identical", "paragraphs": len(common),
+                entry["significance"] = {"metric": "chrf", "test": "identical", "paragraphs": common[name],
                                          "a": score, "b": score, "delta": 0.0, "p_value": 1.0}
-            elif common:
-                pairs = ([(rows_a[i]["systems"][name]["hyp"], rows_a[i]["en"]) for i in common]
-                         + [(rows_b[i]["systems"][name]["hyp"], rows_b[i]["en"]) for i in common])
-                segs = score_pairs(pairs, ["chrf"], 1)
-                test = run_paired("A", [s.stats["chrf"] for s in segs[:len(common)]], "B",
-                                  [s.stats["chrf"] for s in segs[len(common):]], "chrf", tests=("bs",),
+            elif common[name]:
+                stats_a, stats_b = paired[name].arrays()
+                test = run_paired("A", stats_a, "B", stats_b, "chrf", tests=("bs",),
                                   n_bootstrap=n_bootstrap, seed=seed)[0]
-                entry["significance"] = {"metric": "chrf", "test": test["test"], "paragraphs": len(common),
+                entry["significance"] = {"metric": "chrf", "test": test["test"], "paragraphs": common[name],
                                          "a": test["score_a"], "b": test["score_b"], "delta": test["delta"],
                                          "p_value": test["p_value"]}
             else:
                 entry["significance"] = None
-        systems.append(entry)
-    flagged_a = {i for i, r in rows_a.items() if r["flags"]}
-    flagged_b = {i for i, r in rows_b.items() if r["flags"]}
-    both = set(rows_a) & set(rows_b)
+        newly_flagged = _flag_changes(db, "b", "a")
+        cleared = _flag_changes(db, "a", "b")
+        in_both = int(db.execute("SELECT COUNT(*) FROM a JOIN b ON b.id = a.id").fetchone()[0])
+    finally:
+        db.close()
+        tmp.cleanup()
     return {
         "a": path_a, "b": path_b, "systems": systems,
-        "newly_flagged": [{"id": i, "flags": [f["name"] for f in rows_b[i]["flags"]], "suspicion": rows_b[i]["suspicion"]}
-                          for i in sorted(flagged_b - flagged_a) if i in both],
-        "cleared": [{"id": i, "flags": [f["name"] for f in rows_a[i]["flags"]], "suspicion": rows_a[i]["suspicion"]}
-                    for i in sorted(flagged_a - flagged_b) if i in both],
-        "only_in_a": len(set(rows_a) - set(rows_b)), "only_in_b": len(set(rows_b) - set(rows_a)),
+        "newly_flagged": newly_flagged, "cleared": cleared,
+        "only_in_a": rows_a.count - in_both, "only_in_b": rows_b.count - in_both,
     }
 
 
