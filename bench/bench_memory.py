@@ -1,6 +1,6 @@
 """Peak memory of the stages on large synthetic runs: does it stay flat as the corpus grows?
 
-    .venv/bin/python bench/bench_memory.py [--quick] [--sizes 5000,25000,100000]
+    .venv/bin/python bench/bench_memory.py [--quick] [--sizes 10000,100000,1000000] [--paired-at 100000]
 
 A synthetic run folder of N paragraphs is made by replicating the seed reference set
 (``reference/seed.jsonl``) under fresh ids, with the ``gloss`` system's real hypotheses for it
@@ -11,14 +11,17 @@ A synthetic run folder of N paragraphs is made by replicating the seed reference
   read     ``read_references`` + ``read_hypotheses`` into lists (what the stages held before they
            streamed; no stage does this any more — kept as the yardstick);
   score    ``evalkit score``  (chrF + BLEU; TER off at this size, as the config's limit says);
-  judge    the judge's two streaming passes alone (``CorpusModel`` + ``judge_paragraph``), on the
-           scores the score stage wrote, writing nothing;
-  report   ``evalkit report`` (corpus scores + bootstrap, judge, summary, Markdown/HTML/CSV/JUnit).
+  report   ``evalkit report`` (corpus scores + bootstrap, the judge's two passes, summary,
+           Markdown/HTML/CSV/JUnit); the judge's share of its time is ``judge_s`` in summary.json.
+
+Default sizes: 10,000, 100,000 and 1,000,000 paragraphs — the 1M run is measured, not
+extrapolated, and takes most of this script's ~40 minutes on 2 cores. ``--paired-at N`` adds a
+second system (the gloss hypotheses with every fifth word dropped) at N paragraphs and runs
+score and report again: two systems bring the paired significance tests (paired bootstrap and
+approximate randomisation over the stored statistics).
 
 The translate stage is not included (its per-paragraph state is the cache, on disk); ingest is
-measured by bench_ingest.py. Growth per 10,000 paragraphs is the slope between the sizes run;
-a 1,000,000-paragraph figure, where given, is that line extended — **an extrapolation, not a
-measurement**, and labelled so.
+measured by bench_ingest.py.
 
 Writes bench/results/memory.md.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,14 +45,20 @@ sys.path.insert(0, str(REPO))
 SCORING = {"metrics": ["chrf", "bleu"], "bootstrap": 200, "seed": 12345, "workers": None, "ter_max_paragraphs": 20000}
 
 
-def make_run(folder: Path, n: int, seed_refs: list, seed_hyps: dict) -> Path:
-    """``folder`` holding reference.jsonl, hyps/gloss.jsonl and config.yaml for ``n`` paragraphs."""
+def _drop_fifth_words(text: str) -> str:
+    return " ".join(w for i, w in enumerate(text.split(" ")) if i % 5 != 4)
+
+
+def make_run(folder: Path, n: int, seed_refs: list, seed_hyps: dict, paired: bool = False) -> Path:
+    """``folder`` holding reference.jsonl, hyps/gloss.jsonl and config.yaml for ``n`` paragraphs
+    (``paired``: also hyps/gloss-b.jsonl, a second system, and both in the config)."""
     import yaml
 
     from evalkit.layout import RunLayout
 
     layout = RunLayout.at(folder)
     layout.hyps_dir.mkdir(parents=True, exist_ok=True)
+    second = layout.hyps("gloss-b").open("w", encoding="utf-8") if paired else None
     with layout.reference.open("w", encoding="utf-8") as refs, layout.hyps("gloss").open("w", encoding="utf-8") as hyps:
         for i in range(n):
             base = seed_refs[i % len(seed_refs)]
@@ -59,8 +69,13 @@ def make_run(folder: Path, n: int, seed_refs: list, seed_hyps: dict) -> Path:
             refs.write(json.dumps(record, ensure_ascii=False) + "\n")
             hyp = dict(seed_hyps[base.id], id=record["id"])
             hyps.write(json.dumps(hyp, ensure_ascii=False) + "\n")
-    config = {"reference": str(layout.reference), "out": str(folder),
-              "systems": [{"name": "gloss", "backend": "gloss"}], "scoring": SCORING}
+            if second is not None:
+                other = dict(hyp, system=hyp["system"].replace("gloss@", "gloss-b@", 1), hyp=_drop_fifth_words(hyp["hyp"]))
+                second.write(json.dumps(other, ensure_ascii=False) + "\n")
+    if second is not None:
+        second.close()
+    systems = [{"name": "gloss", "backend": "gloss"}] + ([{"name": "gloss-b", "backend": "gloss"}] if paired else [])
+    config = {"reference": str(layout.reference), "out": str(folder), "systems": systems, "scoring": SCORING}
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder / "config.yaml"
 
@@ -106,54 +121,35 @@ from evalkit.records import read_hypotheses, read_references
 refs = read_references(ARGS[0]); hyps = read_hypotheses(ARGS[1])
 """
 
-JUDGE_ONLY = """
-from evalkit.config import load_config
-from evalkit.judge import JudgeParams
-from evalkit.judge.core import CorpusModel, judge_paragraph
-from evalkit.layout import RunLayout
-from evalkit.pipeline import iter_references, load_scores, open_hyps, survey_references
 
-config = load_config(ARGS[0])
-layout = RunLayout.at(config.out)
-survey = survey_references(layout.reference)
-lookups = open_hyps(config, layout)
-systems = list(lookups)
-scores = load_scores(layout, survey, systems, 1, config.scoring.seed)  # no bootstrap: the judge alone
-
-def paragraphs():
-    for lookup in lookups.values():
-        lookup.begin()
-    k = 0
-    for r in iter_references(layout.reference):
-        hyps = {s: h for s in systems if (h := lookups[s].get(r.id)) is not None}
-        chrf = {}
-        if r.id not in scores.unscored:
-            chrf = {s: float(scores.scores[s]["chrf"][k]) for s in systems}
-            k += 1
-        yield r, hyps, chrf
-
-model = CorpusModel(systems, JudgeParams(fault_threshold=0.5))
-for r, hyps, chrf in paragraphs():
-    model.add(r, hyps, chrf)
-model.finish()
-flagged = sum(1 for k, (r, hyps, chrf) in enumerate(paragraphs()) if judge_paragraph(model, k, r, hyps, chrf).flags)
-"""
-
-# Measured with this script at commit 200480a (the parent of the streaming stages), on the same
-# 2-core machine in the same session as the numbers this script writes.
-BEFORE_COMMIT = "200480a"
+# The same sizes measured before this session's changes (commit baedda0: score and report
+# streamed, the judge single-process, sacrebleu's paired tests), same script and machine type,
+# previous session: s / peak MiB. Times on a shared machine are indicative.
+BEFORE_COMMIT = "baedda0"
 BEFORE = {
-    5000: {"read reference + hyps": (0.3, 31), "evalkit score": (9.5, 62), "evalkit report": (19.3, 210)},
-    25000: {"read reference + hyps": (0.8, 100), "evalkit score": (32.5, 176), "evalkit report": (109.0, 563)},
+    100_000: {"read reference + hyps": (4.5, 357), "evalkit score": (133.9, 59), "evalkit report": (266.2, 190)},
 }
+
+
+def _judge_seconds(folder: Path) -> float | None:
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    value = summary.get("timings", {}).get("judge_s")
+    return None if value is None else float(value)
+
+
+def _rss_growth(results: dict, stage: str, lo: int, hi: int) -> float:
+    return (results[hi][stage][1] - results[lo][stage][1]) / ((hi - lo) / 10_000) if hi > lo else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sizes", help="comma-separated paragraph counts (default 5000,25000,100000; --quick 2000,10000)")
+    parser.add_argument("--sizes", help="comma-separated paragraph counts (default 10000,100000,1000000; --quick 2000,10000)")
+    parser.add_argument("--paired-at", type=int, default=None,
+                        help="also run two systems at this many paragraphs (default 100000; --quick 2000; 0: skip)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "5000,25000,100000")).split(",")]
+    sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")]
+    paired_at = args.paired_at if args.paired_at is not None else (2000 if args.quick else 100_000)
 
     from evalkit.config import SystemConfig
     from evalkit.records import read_references
@@ -168,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     results: dict[int, dict[str, tuple[float, float]]] = {}
+    judge_s: dict[int, float | None] = {}
+    files: dict[int, str] = {}
+    paired: dict[str, tuple[float, float]] = {}
+    paired_judge_s: float | None = None
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-memory-") as tmp:
         for n in sizes:
             folder = Path(tmp) / f"n{n}"
@@ -177,17 +177,26 @@ def main(argv: list[str] | None = None) -> int:
                 "read reference + hyps": measured(["-c", READ_ONLY, str(folder / "reference.jsonl"),
                                                    str(folder / "hyps" / "gloss.jsonl")], env),
                 "evalkit score": measured(["score", "--config", str(config)], env),
-                "judge (2 passes, no output)": measured(["-c", JUDGE_ONLY, str(config)], env),
                 "evalkit report": measured(["report", "--config", str(config)], env),
             }
             results[n] = row
+            judge_s[n] = _judge_seconds(folder)
             sizes_mib = {p.name: p.stat().st_size / 2**20 for p in folder.iterdir() if p.is_file()}
-            row_files = ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(sizes_mib.items()) if v >= 1)
-            results[n]["_files"] = row_files  # type: ignore[assignment]
-            print(n, {k: v for k, v in row.items()}, flush=True)
+            files[n] = ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(sizes_mib.items()) if v >= 1)
+            print(n, row, f"judge_s {judge_s[n]}", flush=True)
+            shutil.rmtree(folder)  # the 1M folder alone is ~4 GiB
+        if paired_at:
+            folder = Path(tmp) / f"paired{paired_at}"
+            config = make_run(folder, paired_at, seed_refs, seed_hyps, paired=True)
+            paired = {"evalkit score": measured(["score", "--config", str(config)], env),
+                      "evalkit report": measured(["report", "--config", str(config)], env)}
+            paired_judge_s = _judge_seconds(folder)
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            tests = summary.get("significance", [])
+            print("paired", paired, f"{len(tests)} paired tests", flush=True)
 
     lo, hi = sizes[0], sizes[-1]
-    stages = [k for k in results[lo] if not k.startswith("_")]
+    stages = list(results[lo])
     lines = [
         "## Peak memory of the stages as the corpus grows",
         "",
@@ -195,46 +204,54 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Synthetic run folders of {', '.join(f'{n:,}' for n in sizes)} paragraphs (the seed reference set replicated "
         "under fresh ids, with the gloss system's real hypotheses); each stage run as its own `evalkit` process; "
-        f"peak RSS from the kernel (largest process of the tree). Scoring: chrF + BLEU, bootstrap {SCORING['bootstrap']}, "
-        "all cores (2 here). One system, so no paired significance tests.",
+        f"peak RSS from the kernel (largest process of the tree: the stage's own process or one of its pool workers). "
+        f"Scoring: chrF + BLEU, bootstrap {SCORING['bootstrap']}, all cores ({os.cpu_count()} here). Every size is "
+        "measured; none is extrapolated.",
         "",
-        "| stage | " + " | ".join(f"{n:,} paragraphs: s / peak MiB" for n in sizes) +
-        " | growth per 10k paragraphs | 1M paragraphs (extrapolated, not measured) |",
-        "| --- | " + " | ".join("---" for _ in sizes) + " | --- | --- |",
+        "| stage | " + " | ".join(f"{n:,} paragraphs: s / peak MiB" for n in sizes) + " | peak growth per 10k paragraphs |",
+        "| --- | " + " | ".join("---" for _ in sizes) + " | --- |",
     ]
     for stage in stages:
         cells = [f"{results[n][stage][0]:.1f} / {results[n][stage][1]:.0f}" for n in sizes]
-        slope = (results[hi][stage][1] - results[lo][stage][1]) / ((hi - lo) / 10_000) if hi > lo else 0.0
-        at_1m = results[hi][stage][1] + slope * (1_000_000 - hi) / 10_000
-        # Time extends the same line: fixed start-up costs (dictionaries, imports) do not scale.
-        per_paragraph = max(0.0, (results[hi][stage][0] - results[lo][stage][0]) / (hi - lo)) if hi > lo else 0.0
-        seconds = results[hi][stage][0] + per_paragraph * (1_000_000 - hi)
-        lines.append(f"| {stage} | " + " | ".join(cells) +
-                     f" | {slope:+.1f} MiB | ≈ {at_1m / 1024:.2f} GiB, ≈ {seconds / 60:.0f} min |")
-    lines += ["", "Files per run folder: " + "; ".join(f"{n:,}: {results[n]['_files']}" for n in sizes) + ".", ""]
+        lines.append(f"| {stage} | " + " | ".join(cells) + f" | {_rss_growth(results, stage, lo, hi):+.2f} MiB |")
+    lines.append("| (of which the judge, `judge_s`) | " + " | ".join(
+        "–" if judge_s[n] is None else f"{judge_s[n]:.1f} s" for n in sizes) + " | |")
+    lines += ["", "Files per run folder: " + "; ".join(f"{n:,}: {files[n]}" for n in sizes) + ".", ""]
+    if paired:
+        tests_note = f"{len(tests)} paired tests (paired bootstrap {SCORING['bootstrap']} resamples and approximate " \
+                     f"randomisation {10 * SCORING['bootstrap']} trials, per metric)"
+        lines += [f"Two systems at {paired_at:,} paragraphs (gloss, and gloss with every fifth word dropped): "
+                  f"{tests_note}, computed in `evalkit report` from the stored statistics.", "",
+                  "| stage | 1 system: s / peak MiB | 2 systems: s / peak MiB |", "| --- | --- | --- |"]
+        for stage in ("evalkit score", "evalkit report"):
+            one = results.get(paired_at, {}).get(stage)
+            lines.append(f"| {stage} | {'–' if one is None else f'{one[0]:.1f} / {one[1]:.0f}'} | "
+                         f"{paired[stage][0]:.1f} / {paired[stage][1]:.0f} |")
+        if paired_judge_s is not None:
+            lines.append(f"| (of which the judge, `judge_s`) | "
+                         f"{'–' if judge_s.get(paired_at) is None else f'{judge_s[paired_at]:.1f} s'} | {paired_judge_s:.1f} s |")
+        lines.append("")
     common = [n for n in sizes if n in BEFORE]
     if common:
-        lines += [f"Before → after at the sizes measured before the stages streamed (commit {BEFORE_COMMIT}, same "
-                  "script, machine and session): s / peak MiB.", "",
+        lines += [f"Before → after at the same size (commit {BEFORE_COMMIT}, before this session's parallel judge, "
+                  "streamed ingest/translate and O(n) paired tests; same script and machine type, measured in the "
+                  "previous session, so the times are indicative): s / peak MiB.", "",
                   "| stage | " + " | ".join(f"{n:,} paragraphs" for n in common) + " |",
                   "| --- | " + " | ".join("---" for _ in common) + " |"]
-        for stage in ("evalkit score", "evalkit report"):
+        for stage in ("read reference + hyps", "evalkit score", "evalkit report"):
             cells = [f"{BEFORE[n][stage][0]:.1f} / {BEFORE[n][stage][1]:.0f} → "
                      f"{results[n][stage][0]:.1f} / {results[n][stage][1]:.0f}" for n in common]
             lines.append(f"| {stage} | " + " | ".join(cells) + " |")
         lines.append("")
-    growth = {s: (results[hi][s][1] - results[lo][s][1]) / ((hi - lo) / 10_000) for s in stages} if hi > lo else {}
     lines.append(
         f"**Verdict:** from {lo:,} to {hi:,} paragraphs the peak of `evalkit score` grows "
-        f"{growth.get('evalkit score', 0):+.1f} MiB and of `evalkit report` {growth.get('evalkit report', 0):+.1f} MiB "
-        "per 10,000 paragraphs (before, 5,000 → 25,000: +57 and +177). What remains is by design: compact numpy arrays of "
-        "per-paragraph scores and sacrebleu statistics, a 64-bit id hash and a few judge floats per paragraph, "
-        "and the ids of unscored paragraphs (see the memory model in `evalkit/pipeline.py`). The 1M column "
-        "extends the measured lines of memory and time; a 1,000,000-paragraph run was "
-        "not executed (its score and report stages take that long on 2 cores). Not covered here: paired "
-        "significance tests (two or more systems), whose sacrebleu resampling holds n_bootstrap × n indices; "
-        "ingest/translate (`evalkit run` holds the reference set) and `ci`/`compare`, which load whole "
-        "paragraphs.jsonl files.")
+        f"{_rss_growth(results, 'evalkit score', lo, hi):+.2f} MiB and of `evalkit report` "
+        f"{_rss_growth(results, 'evalkit report', lo, hi):+.2f} MiB per 10,000 paragraphs, against "
+        f"{_rss_growth(results, 'read reference + hyps', lo, hi):+.1f} MiB for holding the records. What remains is by "
+        "design: compact numpy arrays of per-paragraph scores and sacrebleu statistics (72 bytes per paragraph for chrF, "
+        "40 for BLEU), a 64-bit id hash and a few judge floats per paragraph, and the ids of unscored paragraphs "
+        "(see the memory model in `evalkit/pipeline.py`). Ingest is measured in the ingest section; `ci --baseline` "
+        "and `compare` stream through a temporary SQLite table (not measured here).")
     write_section("memory", lines)
     return 0
 

@@ -47,11 +47,13 @@ every row itself. The pool's workers are forked after the judge's dictionaries a
 ran (``sharding``); the judge's ``judge_s`` timing covers both passes, writing the rows included.
 
 What still grows with the corpus: those arrays; the ids and reasons of unscored (1-0 / 0-1)
-paragraphs in scores.meta.json; the set of document ids; and sacrebleu's paired significance
-tests (only with two or more systems), which draw all n_bootstrap × n resample indices at once.
-The bootstrap CIs do not (``metrics.scoring._bootstrap_resample`` draws one resample at a time).
-``ingest``/``translate`` (``run_pipeline``) still hold the reference set in memory, and ``ci``'s
-regression gate and ``compare`` load whole ``paragraphs.jsonl`` files.
+paragraphs in scores.meta.json; the set of document ids. The bootstrap CIs and the paired
+significance tests draw their resamples one row (or one block of rows) at a time
+(``metrics.scoring``), so they hold O(n), not n_bootstrap × n. Before these stages, ``ingest``
+and the run's reference copy stream (a 64-bit hash per id); ``translate`` reads the reference in
+windows of ``systems.runner.WINDOW`` paragraphs (precomputed ``file`` systems still see the whole
+set); ``ci --baseline`` and ``compare`` stream ``paragraphs.jsonl`` into a temporary SQLite table
+and keep only int32 statistics arrays.
 
 The regression gate of ``evalkit ci --baseline`` and ``evalkit compare`` live in ``evalkit.compare``.
 """
@@ -75,7 +77,7 @@ import numpy as np
 
 from evalkit.config import RunConfig, load_config
 from evalkit.errors import ConfigError, InputError
-from evalkit.jsonl import atomic_writer, dumps, iter_jsonl, write_jsonl
+from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
 from evalkit.layout import RunLayout
 from evalkit.records import HypothesisRecord, ReferenceRecord, read_hypotheses, read_references
 
