@@ -75,6 +75,10 @@ class EngineConfig(BaseModel):
     workers: int = 1
     gpus_per_worker: float = 0.0
     shard_min_paragraphs: int = Field(default=50_000, ge=0)
+    # Paragraphs the translate stage reads, looks up and batches at a time, in-process and on Ray
+    # alike (so both cut the same batches); None: ``systems.runner.WINDOW`` (20,000). On Ray each
+    # window is one Ray Data pipeline, whose actors load the model once: raise it for big models.
+    window: int | None = Field(default=None, ge=1)
 
 
 class ScoringConfig(BaseModel):

@@ -9,7 +9,8 @@ Specification:
 - a backend's error on a worker reaches the user with the same message as in-process;
 - Ray missing is a clear error that says how to install it;
 - read in windows from a reference file, Ray writes what the in-process runner writes with the
-  same windows, and every window is served by the same actors (one model load per actor).
+  same windows (from the module default or the config's ``engine.window``), one Ray Data
+  pipeline per window.
 
 Ray starts once for the module (start-up costs several seconds on 2 cores).
 """
@@ -82,27 +83,33 @@ def test_two_ray_workers_write_byte_identical_hypotheses_and_fill_the_cache(loca
     assert [r.hyp for r in inproc] == [r.hyp for r in again]
 
 
-def test_windows_on_ray_match_in_process_windows_and_keep_their_actors(local_ray, marian, tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["module default", "engine.window"])
+def test_windows_on_ray_match_in_process_windows_one_pipeline_each(local_ray, marian, tmp_path, monkeypatch, how):
     references = seed_references()
     path = tmp_path / "reference.jsonl"
     write_jsonl(path, references)
-    monkeypatch.setattr(runner, "WINDOW", 10)  # the seed's 43 paragraphs: five windows
-    used: list[tuple[int, tuple[str, ...]]] = []
-    ensure = ray_engine._ActorPool.ensure
+    local = run_config(marian, tmp_path / "local.sqlite", "local")
+    distributed = run_config(marian, tmp_path / "ray.sqlite", "ray")
+    if how == "module default":
+        monkeypatch.setattr(runner, "WINDOW", 10)  # the seed's 43 paragraphs: five windows
+    else:  # the same five windows from the config, for both paths
+        local = local.model_copy(update={"engine": local.engine.model_copy(update={"window": 10})})
+        distributed = distributed.model_copy(update={"engine": distributed.engine.model_copy(update={"window": 10})})
+    pipelines: list[int] = []
+    run_pipeline = ray_engine._run_pipeline
 
-    def recording_ensure(self, wanted):
-        actors = ensure(self, wanted)
-        used.append((id(self), tuple(a._actor_id.hex() for a in actors)))
-        return actors
+    def recording(ray, engine, system, spec, fingerprint, batches, *rest):
+        pipelines.append(sum(len(b) for b in batches))
+        return run_pipeline(ray, engine, system, spec, fingerprint, batches, *rest)
 
-    monkeypatch.setattr(ray_engine._ActorPool, "ensure", recording_ensure)
-    translate_to_files(run_config(marian, tmp_path / "local.sqlite", "local"), path, tmp_path / "local")
-    translate_to_files(run_config(marian, tmp_path / "ray.sqlite", "ray"), path, tmp_path / "ray")
+    monkeypatch.setattr(ray_engine, "_run_pipeline", recording)
+    translate_to_files(local, path, tmp_path / "local")
+    translate_to_files(distributed, path, tmp_path / "ray")
     local_bytes = RunLayout.at(tmp_path / "local").hyps("tiny-marian").read_bytes()
     assert RunLayout.at(tmp_path / "ray").hyps("tiny-marian").read_bytes() == local_bytes
     assert local_bytes.count(b"\n") == len(references)
-    assert len(used) >= 4, "most windows have misses to dispatch"
-    assert len(set(used)) == 1, "one pool, the same actors, for every window"
+    assert len(pipelines) >= 4, "one Ray Data pipeline per window with misses"
+    assert max(pipelines) <= 10, "no pipeline gets more than one window's paragraphs"
 
 
 def test_the_cache_is_consulted_before_any_work_is_dispatched(local_ray, marian, tmp_path):

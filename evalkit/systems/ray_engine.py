@@ -20,11 +20,12 @@ How a system is run
       exactly as the in-process runner cuts them (``runner._batches_by_length``), so every model
       call sees the same inputs with the same padding as in-process, and the hypotheses are
       byte-identical.
-   c. **Translate** on a pool of ``workers`` actors (``_ActorPool``), each holding
-      ``gpus_per_worker`` GPUs and one model replica (``create_system`` in the actor). The pool
-      starts with the first window that has misses and serves every later window, so a model is
-      loaded once per actor for the whole run. Each actor has up to ``_IN_FLIGHT`` batches
-      queued; the next batch goes to the first actor that finishes one.
+   c. **Translate** with a Ray Data pipeline: each batch is one row of a Dataset, and
+      ``map_batches`` runs them on an ``ActorPoolStrategy`` pool of ``workers`` actors, each
+      holding ``gpus_per_worker`` GPUs and one model replica (``create_system`` in the actor,
+      loaded once per pipeline). One pipeline per window: raise ``engine.window`` (default
+      ``runner.WINDOW``) so that a big model is loaded fewer times; the in-process path cuts the
+      same windows from the same setting, so the hypotheses stay identical.
    d. **Fill the cache as results stream back**: each finished batch is committed at once, so an
       interrupted run resumes from what was paid for; then the window's records are yielded.
 
@@ -37,7 +38,6 @@ until a config asks for it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -54,8 +54,8 @@ log = logging.getLogger("evalkit.systems")
 
 # Backends with no model to replicate: their work stays on the driver.
 IN_PROCESS_BACKENDS = frozenset({"file"})
-# Batches queued per actor: one running, one waiting, so an actor never idles between batches.
-_IN_FLIGHT = 2
+# Ray Data blocks per window at most (about one per batch below that).
+MAX_BLOCKS = 20_000
 
 
 def _import_ray() -> Any:
@@ -106,7 +106,7 @@ def _describe(system: dict[str, Any]) -> tuple[str, int, bool]:
 
 
 class _TranslateActor:
-    """One model replica: created once per actor, then fed one length-sorted batch per call.
+    """One model replica: created once per actor, then fed one length-sorted batch per row.
 
     Failures travel back as data (``error``: ``user:<message>`` for an evalkit error, ``bug:<traceback>``
     otherwise), a failure to create the backend included: the user sees the backend's own message
@@ -150,6 +150,14 @@ class _TranslateActor:
                 error = _error_text(exc)
         return {"batch": int(batch_id), "fingerprint": self.fingerprint,
                 "results": json.dumps(results, ensure_ascii=False), "error": error}
+
+    def __call__(self, rows: dict[str, Any]) -> dict[str, list[Any]]:
+        """``map_batches``' entry point: every row is one batch of the window."""
+        out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": [], "error": []}
+        for batch_id, sources_json in zip(rows["batch"], rows["sources"], strict=True):
+            for key, value in self.translate(int(batch_id), str(sources_json)).items():
+                out[key].append(value)
+        return out
 
     def __del__(self) -> None:
         # getattr: Ray's actor-class wrapper is an instance of this class too, with no translator.
@@ -203,7 +211,7 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
         progress_bar,
     )
 
-    window = window or WINDOW
+    window = window or config.engine.window or WINDOW
     if system.backend in IN_PROCESS_BACKENDS:
         yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
         return
@@ -224,7 +232,6 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
         yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
         return
 
-    pool = _ActorPool(ray, engine, spec)
     bar = progress_bar(f"{system.name} (ray)", count_references(references), progress)
     paragraphs = cached = translated = 0
     try:
@@ -240,7 +247,8 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
                 bar.update(sum(1 for s in segments if s.zh not in pending))
                 batches = _batches_by_length(todo, batch_size)
                 if batches:
-                    _run_pipeline(ray, pool, system, fingerprint, batches, cache, done, _count_by_source(segments), bar)
+                    _run_pipeline(ray, engine, system, spec, fingerprint, batches, cache, done,
+                                  _count_by_source(segments), bar)
                 records = [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
                                             s.zh in from_cache) for s in segments]
                 paragraphs += len(records)
@@ -249,62 +257,38 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
                 yield from records
     finally:
         bar.close()
-        pool.close()
     log.info("%s: %d paragraphs, %d from cache, %d translated on Ray (%d workers) in %.1f s", system.name,
              paragraphs, cached, translated, engine.workers, time.perf_counter() - started)
 
 
-class _ActorPool:
-    """Up to ``engine.workers`` translate actors for one system, started when first needed and kept
-    for every later window (a model is loaded once per actor), killed by ``close``."""
+def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: dict[str, Any], fingerprint: str,
+                  batches: list[list[str]], cache: Any, done: dict[str, Translation], counts: dict[str, int],
+                  bar: Any) -> None:
+    """Translate one window's batches with a Ray Data pipeline; each result is committed to the
+    cache and added to ``done`` as it streams back."""
+    from ray.data import ActorPoolStrategy, DataContext
 
-    def __init__(self, ray: Any, engine: EngineConfig, spec: dict[str, Any]):
-        self.ray = ray
-        self.engine = engine
-        self.spec = spec
-        self.actors: list[Any] = []
-
-    def ensure(self, wanted: int) -> list[Any]:
-        """At least ``min(wanted, engine.workers)`` actors (more are added as windows need them)."""
-        wanted = max(1, min(wanted, self.engine.workers))
-        if len(self.actors) < wanted:
-            cls = self.ray.remote(_TranslateActor).options(
-                num_cpus=_cpus_per_worker(self.ray, self.engine), num_gpus=self.engine.gpus_per_worker or None,
-                max_restarts=1, max_task_retries=1)  # one transient loss (a preempted node) is retried
-            self.actors += [cls.remote(self.spec) for _ in range(wanted - len(self.actors))]
-        return self.actors
-
-    def close(self) -> None:
-        for actor in self.actors:
-            with contextlib.suppress(Exception):  # already gone
-                self.ray.kill(actor)
-        self.actors = []
-
-
-def _run_pipeline(ray: Any, pool: _ActorPool, system: SystemConfig, fingerprint: str, batches: list[list[str]],
-                  cache: Any, done: dict[str, Translation], counts: dict[str, int], bar: Any) -> None:
-    """Translate one window's batches on the pool; each result is committed to the cache and added
-    to ``done`` as it arrives (in completion order)."""
-    actors = pool.ensure(len(batches))
-    queue = iter(enumerate(batches))
-    in_flight: dict[Any, int] = {}  # object ref -> actor index
-
-    def submit(a: int) -> None:
-        item = next(queue, None)
-        if item is not None:
-            i, batch = item
-            in_flight[actors[a].translate.remote(i, json.dumps(batch, ensure_ascii=False))] = a
-
-    for _ in range(_IN_FLIGHT):
-        for a in range(len(actors)):
-            submit(a)
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False  # our own bar counts paragraphs, as the in-process runner's does
+    # Sources travel as one JSON string per batch: a batch stays one row whatever Arrow does to lists.
+    rows = [{"batch": i, "sources": json.dumps(b, ensure_ascii=False)} for i, b in enumerate(batches)]
+    # About one block per batch: every actor starts at once, and each finished block reaches the
+    # cache at once (a block's results come back together). Capped so a huge window does not
+    # schedule a task per batch.
+    dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), MAX_BLOCKS))
+    translated = dataset.map_batches(
+        _TranslateActor,
+        fn_constructor_kwargs={"system": spec},
+        batch_size=1,
+        batch_format="numpy",
+        compute=ActorPoolStrategy(size=min(engine.workers, len(rows))),
+        num_cpus=_cpus_per_worker(ray, engine),
+        num_gpus=engine.gpus_per_worker or None,
+    )
     try:
-        while in_flight:
-            (ref,), _ = ray.wait(list(in_flight), num_returns=1)
-            a = in_flight.pop(ref)
-            row = ray.get(ref)
+        for row in translated.iter_rows():
             if row["error"] and not row["fingerprint"]:  # the actor could not create the backend
-                _raise_worker_error(system, row["error"])
+                _raise_worker_error(system, str(row["error"]))
             if row["fingerprint"] != fingerprint:
                 raise BackendError(
                     f"system {system.name!r}: a Ray worker built a different system ({row['fingerprint']}) than the "
@@ -316,8 +300,7 @@ def _run_pipeline(ray: Any, pool: _ActorPool, system: SystemConfig, fingerprint:
             done.update(finished)
             bar.update(sum(counts[src] for src, _ in finished))
             if row["error"]:
-                _raise_worker_error(system, row["error"])
-            submit(a)
+                _raise_worker_error(system, str(row["error"]))
     except ray.exceptions.RayError as exc:
         raise _as_backend_error(system, exc) from None
 

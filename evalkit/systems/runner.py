@@ -178,9 +178,9 @@ def translate_system(config: RunConfig, system: SystemConfig, references: Refere
 
 def iter_system(config: RunConfig, system: SystemConfig, references: References, *, refresh: bool = False,
                 progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
-    """One system, in this process: records in reference order, window by window (``WINDOW``
-    paragraphs unless ``window`` says otherwise)."""
-    window = window or WINDOW
+    """One system, in this process: records in reference order, window by window (``window``,
+    else the config's ``engine.window``, else ``WINDOW`` paragraphs)."""
+    window = window or config.engine.window or WINDOW
     with create_system(system) as translator:
         if not translator.cacheable:
             # A precomputed file is checked against the whole reference set at once.
