@@ -9,8 +9,7 @@ Specification:
 - a backend's error on a worker reaches the user with the same message as in-process;
 - Ray missing is a clear error that says how to install it;
 - read in windows from a reference file, Ray writes what the in-process runner writes with the
-  same windows (from the module default or the config's ``engine.window``), one Ray Data
-  pipeline per window.
+  same windows (the config's ``engine.window``), one Ray Data pipeline per window.
 
 Ray starts once for the module (start-up costs several seconds on 2 cores).
 """
@@ -28,7 +27,7 @@ from evalkit.config import EngineConfig, RunConfig, SystemConfig  # noqa: E402
 from evalkit.errors import BackendError  # noqa: E402
 from evalkit.jsonl import write_jsonl  # noqa: E402
 from evalkit.layout import RunLayout  # noqa: E402
-from evalkit.systems import create_system, ray_engine, runner  # noqa: E402
+from evalkit.systems import create_system, ray_engine  # noqa: E402
 from evalkit.systems.base import Translation  # noqa: E402
 from evalkit.systems.cache import TranslationCache  # noqa: E402
 from evalkit.systems.runner import translate_system, translate_systems, translate_to_files  # noqa: E402
@@ -83,18 +82,15 @@ def test_two_ray_workers_write_byte_identical_hypotheses_and_fill_the_cache(loca
     assert [r.hyp for r in inproc] == [r.hyp for r in again]
 
 
-@pytest.mark.parametrize("how", ["module default", "engine.window"])
-def test_windows_on_ray_match_in_process_windows_one_pipeline_each(local_ray, marian, tmp_path, monkeypatch, how):
+def test_windows_on_ray_match_in_process_windows_one_pipeline_each(local_ray, marian, tmp_path, monkeypatch):
     references = seed_references()
     path = tmp_path / "reference.jsonl"
     write_jsonl(path, references)
+    # engine.window: 22 — the seed's 43 paragraphs in two windows (22 + 21), on both paths.
     local = run_config(marian, tmp_path / "local.sqlite", "local")
+    local = local.model_copy(update={"engine": local.engine.model_copy(update={"window": 22})})
     distributed = run_config(marian, tmp_path / "ray.sqlite", "ray")
-    if how == "module default":
-        monkeypatch.setattr(runner, "WINDOW", 10)  # the seed's 43 paragraphs: five windows
-    else:  # the same five windows from the config, for both paths
-        local = local.model_copy(update={"engine": local.engine.model_copy(update={"window": 10})})
-        distributed = distributed.model_copy(update={"engine": distributed.engine.model_copy(update={"window": 10})})
+    distributed = distributed.model_copy(update={"engine": distributed.engine.model_copy(update={"window": 22})})
     pipelines: list[int] = []
     run_pipeline = ray_engine._run_pipeline
 
@@ -108,8 +104,8 @@ def test_windows_on_ray_match_in_process_windows_one_pipeline_each(local_ray, ma
     local_bytes = RunLayout.at(tmp_path / "local").hyps("tiny-marian").read_bytes()
     assert RunLayout.at(tmp_path / "ray").hyps("tiny-marian").read_bytes() == local_bytes
     assert local_bytes.count(b"\n") == len(references)
-    assert len(pipelines) >= 4, "one Ray Data pipeline per window with misses"
-    assert max(pipelines) <= 10, "no pipeline gets more than one window's paragraphs"
+    assert len(pipelines) == 2, "one Ray Data pipeline per window"
+    assert max(pipelines) <= 22, "no pipeline gets more than one window's paragraphs"
 
 
 def test_the_cache_is_consulted_before_any_work_is_dispatched(local_ray, marian, tmp_path):

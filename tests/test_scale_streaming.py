@@ -222,12 +222,17 @@ def test_a_set_within_one_window_gives_the_same_file_from_a_list_or_a_path(echo,
     assert (stats.paragraphs, stats.cached, stats.chunked) == (len(refs), 0, sum(r.chunks > 1 for r in translated))
 
 
-def test_each_window_is_looked_up_batched_and_written_in_order(echo, tmp_path, monkeypatch):
+@pytest.mark.parametrize("set_by", ["runner.WINDOW", "engine.window"])
+def test_each_window_is_looked_up_batched_and_written_in_order(echo, tmp_path, monkeypatch, set_by):
     config, calls = echo
     refs = [r for r in read_references(SEED_REF)]
     # A repeat of the first paragraph in the third window: served from the cache there.
     refs.append(ReferenceRecord(**{**refs[1].to_dict(), "id": "repeat#0001", "en_lines": (), "zh_lines": ()}))
-    monkeypatch.setattr(runner, "WINDOW", 10)
+    if set_by == "runner.WINDOW":
+        monkeypatch.setattr(runner, "WINDOW", 10)
+    else:  # the config's setting wins over the module default
+        monkeypatch.setattr(runner, "WINDOW", 7)
+        config = config.model_copy(update={"engine": config.engine.model_copy(update={"window": 10})})
     records = runner.translate_system(config, config.systems[0], refs)
     assert [r.id for r in records] == [r.id for r in refs]
     assert [r.hyp for r in records] == [f"EN({r.zh})" if r.zh else "" for r in refs]
