@@ -21,7 +21,7 @@ import argparse
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from evalkit.config import RunConfig
 from evalkit.errors import InputError
 from evalkit.jsonl import atomic_writer, iter_jsonl
 from evalkit.layout import RunLayout
+from evalkit.shard import chunked
 
 # Common paragraphs scored per call of ``score_pairs`` (per system); ids looked up per query.
 _BLOCK = 2048
@@ -71,14 +72,10 @@ class _Rows:
         insert = (f"INSERT INTO {self.table} (ord, id, en, zh, hyps, flagged, flags, suspicion) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                   "ON CONFLICT(id) DO UPDATE SET en = excluded.en, zh = excluded.zh, hyps = excluded.hyps, "
                   "flagged = excluded.flagged, flags = excluded.flags, suspicion = excluded.suspicion")
-        batch: list[tuple[Any, ...]] = []
+        rows = (self._values(path, lineno, ordinal, row, systems) for ordinal, (lineno, row) in enumerate(iter_jsonl(path)))
         with self.db:
-            for ordinal, (lineno, row) in enumerate(iter_jsonl(path)):
-                batch.append(self._values(path, lineno, ordinal, row, systems))
-                if len(batch) >= 1000:
-                    self.db.executemany(insert, batch)
-                    batch.clear()
-            self.db.executemany(insert, batch)
+            for batch in chunked(rows, 1000):
+                self.db.executemany(insert, batch)
         self.count = int(self.db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
 
     @staticmethod
@@ -154,17 +151,6 @@ class _PairedStats:
         return np.concatenate(self.blocks_a), np.concatenate(self.blocks_b)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # --- ci --baseline -----------------------------------------------------------------------------
 
 
@@ -196,7 +182,7 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -
             paired = {s: _PairedStats(metric, config.scoring.workers, pool) for s in systems}
             for lookup in lookups.values():
                 lookup.begin()
-            for block in _chunks(iter_references(layout.reference), _LOOKUP):
+            for block in chunked(iter_references(layout.reference), _LOOKUP):
                 # Every reference paragraph passes each lookup, in order (they walk in lockstep).
                 current = [(r, {s: lookups[s].get(r.id) for s in systems}) for r in block]
                 rows = base.get_many([r.id for r in block])

@@ -158,17 +158,6 @@ def _copy_references(source: Path, target: Path) -> int:
     return len(hashes)
 
 
-def load_hyps(config: RunConfig, layout: RunLayout) -> dict[str, dict[str, HypothesisRecord]]:
-    """Every configured system's hypotheses from the run folder, by system and paragraph id."""
-    hyps: dict[str, dict[str, HypothesisRecord]] = {}
-    for system in config.systems:
-        path = layout.hyps(system.name)
-        if not path.exists():
-            raise InputError(path, f"no hypotheses for system {system.name!r}; run `evalkit translate` or `evalkit run` first")
-        hyps[system.name] = {h.id: h for h in read_hypotheses(path)}
-    return hyps
-
-
 # --- streaming inputs ---------------------------------------------------------------------------
 
 # Paragraphs per task (``evalkit.shard``): the score stage's rows (per system), locally and on Ray

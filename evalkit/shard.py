@@ -22,7 +22,6 @@ The choice is reported (``Shards.describe``) in scores.meta.json and summary.jso
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -122,11 +121,6 @@ def shard_kind(config: RunConfig, scored_paragraphs: int) -> str:
     return "ray" if engine.name == "ray" and scored_paragraphs >= engine.shard_min_paragraphs else "local"
 
 
-def local_workers(config: RunConfig) -> int:
-    workers = config.scoring.workers
-    return max(1, workers if workers else (os.cpu_count() or 1))
-
-
 @contextmanager
 def open_shards(config: RunConfig, scored_paragraphs: int, *, prepare: Callable[[], None] | None = None,
                 window_per_worker: int = 2) -> Iterator[Shards]:
@@ -136,7 +130,9 @@ def open_shards(config: RunConfig, scored_paragraphs: int, *, prepare: Callable[
 
         shards: Shards = _RayShards(ensure_ray(config.engine))
     else:
-        workers = local_workers(config)
+        from evalkit.metrics.scoring import resolve_workers
+
+        workers = resolve_workers(config.scoring.workers)
         if workers > 1:
             if prepare is not None:
                 prepare()

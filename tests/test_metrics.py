@@ -165,7 +165,6 @@ def test_row_by_row_bootstrap_equals_sacrebleus_where_float32_sums_round(metric,
 def test_row_by_row_bootstrap_equals_sacrebleus_all_at_once_resampling(metric, monkeypatch):
     # evalkit draws the resamples one at a time to keep memory O(n); the indices and scores
     # must be sacrebleu's own (guards against a numpy change to its generator's buffering).
-    import numpy as np
     from sacrebleu.significance import _bootstrap_resample as sacrebleu_resample
 
     from evalkit.metrics.scoring import _bootstrap_resample, make_metric, stats_array

@@ -454,7 +454,6 @@ class CorpusModel:
     def __init__(self, systems: Sequence[str], params: JudgeParams):
         self.systems = list(systems)
         self.params = params
-        self._count = 0
         self._base = 0  # the ordinal of the first paragraph whose numbers are kept (``shard``)
         self._length: dict[str | None, array[float]] = {None: array("d"), **{s: array("d") for s in self.systems}}
         self._chrf: dict[str, array[float]] = {s: array("d") for s in self.systems}
@@ -475,7 +474,6 @@ class CorpusModel:
     def fold(self, features: Features) -> None:
         """Pass 1: learn from the next paragraph's ``paragraph_features``."""
         lengths, scores, supports, gap = features
-        self._count += 1
         for predictor, value in lengths:
             self._length[predictor].append(value)
         for s, value in scores:
@@ -503,7 +501,6 @@ class CorpusModel:
         learnt models and those paragraphs' stored numbers only (small enough to send with them)."""
         part = CorpusModel.__new__(CorpusModel)
         part.systems, part.params = self.systems, self.params
-        part._count = self._count
         part._base = start
         part._length, part._chrf = {}, {}
         lo, hi = start - self._base, stop - self._base

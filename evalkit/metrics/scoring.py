@@ -188,13 +188,9 @@ def score_pairs(pairs: Sequence[tuple[str, str]], metric_names: Sequence[str] = 
     tasks = [(names, list(pairs[i:i + chunk])) for i in range(0, len(pairs), chunk)]
     if pool is not None:
         return _segments(names, pool.map(_score_chunk, tasks, chunksize=1))
-    n_workers = min(n_workers, len(tasks))
-    if n_workers <= 1:
-        return _segments(names, map(_score_chunk, tasks))
-    import multiprocessing as mp
-
-    # fork: workers inherit the imported sacrebleu and need nothing pickled but the strings.
-    with mp.get_context("fork").Pool(n_workers) as own_pool:
+    with scoring_pool(min(n_workers, len(tasks))) as own_pool:
+        if own_pool is None:
+            return _segments(names, map(_score_chunk, tasks))
         return _segments(names, own_pool.map(_score_chunk, tasks, chunksize=1))
 
 
@@ -236,6 +232,12 @@ def stats_array(metric: str, stats: Any) -> Any:
     return arr.reshape(len(stats), -1)
 
 
+def _env_seed() -> int | None:
+    """The seed sacrebleu reads from ``SACREBLEU_SEED`` (default 12345; "None": unseeded)."""
+    seed = os.environ.get("SACREBLEU_SEED", "12345")
+    return None if seed.lower() == "none" else int(seed)
+
+
 def _bootstrap_resample(stats: Any, metric: Any, n_samples: int) -> tuple[str, list[Any]]:
     """sacrebleu's ``significance._bootstrap_resample``, one resample at a time.
 
@@ -249,7 +251,7 @@ def _bootstrap_resample(stats: Any, metric: Any, n_samples: int) -> tuple[str, l
     import numpy as np
 
     seed = os.environ.get("SACREBLEU_SEED", "12345")
-    rng = np.random.default_rng(None if seed.lower() == "none" else int(seed))
+    rng = np.random.default_rng(_env_seed())
     stats_np = np.ascontiguousarray(stats, dtype="float32")
     n = len(stats_np)
     scores = [metric._compute_score_from_stats(_f32_resample_sum(stats_np, rng.choice(n, size=n, replace=True)))
@@ -435,8 +437,7 @@ def _paired_test(test: str, metric: str, a: Any, b: Any, n_samples: int) -> dict
     import numpy as np
     from sacrebleu.significance import _compute_p_value, estimate_ci
 
-    env_seed = os.environ.get("SACREBLEU_SEED", "12345")
-    sig_seed = None if env_seed.lower() == "none" else int(env_seed)
+    sig_seed = _env_seed()
     seed = sig_seed if sig_seed else None  # PairedTest.__call__: a seed of 0 draws from OS entropy
     n_samples = n_samples if n_samples > 0 else _DEFAULT_SAMPLES[test]
 
