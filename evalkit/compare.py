@@ -162,11 +162,7 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -
     from evalkit.report import Gate
 
     gate = config.gates.regression
-    folder = _baseline_folder(baseline_path)
-    try:
-        base_summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(folder / "summary.json", f"not valid JSON ({exc.msg})") from None
+    folder, base_summary = _load_run(str(_baseline_folder(baseline_path)))
     metric = gate.metric if gate else "chrf"
     max_drop = gate.max_drop if gate else 1.0
     alpha = gate.alpha if gate else 0.05

@@ -64,7 +64,6 @@ import argparse
 import json
 import os
 import sys
-import hashlib
 import shutil
 import tempfile
 import time
@@ -79,7 +78,7 @@ from evalkit.config import RunConfig, load_config
 from evalkit.errors import ConfigError, InputError
 from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
 from evalkit.layout import RunLayout
-from evalkit.records import HypothesisRecord, ReferenceRecord, read_hypotheses, read_references
+from evalkit.records import HypothesisRecord, ReferenceRecord, id_hash, read_hypotheses, read_references
 
 # --- loading ------------------------------------------------------------------------------------
 
@@ -137,17 +136,14 @@ def _copy_references(source: Path, target: Path) -> int:
     hashes = array("Q")
 
     def check_unique() -> None:
-        # A repeated hash: a repeated id (or, at 64 bits, practically never, two ids hashing
-        # alike). read_references re-reads the file and raises its own error for the first
-        # repeat, with both line numbers; if it finds none, the ids only collided.
-        if hashes and len(np.unique(np.frombuffer(hashes, dtype=np.uint64))) != len(hashes):
-            read_references(source)
+        if hashes:
+            _check_unique_ids(hashes, source)
 
     with atomic_writer(target) as handle:
         try:
             for lineno, obj in iter_jsonl(source):
                 record = ReferenceRecord.from_dict(obj, source, lineno)
-                hashes.append(_id_hash(record.id))
+                hashes.append(id_hash(record.id))
                 handle.write(dumps(record.to_dict()) + "\n")
         except InputError:
             check_unique()  # an earlier repeated id is reported first, as read_references does
@@ -176,9 +172,16 @@ def iter_references(path: Path) -> Iterator[ReferenceRecord]:
         yield ReferenceRecord.from_dict(obj, path, lineno)
 
 
-def _id_hash(paragraph_id: str) -> int:
-    # 64 bits: collisions are negligible below billions of paragraphs.
-    return int.from_bytes(hashlib.blake2b(paragraph_id.encode("utf-8"), digest_size=8).digest(), "little")
+def _check_unique_ids(hashes: Any, path: Path) -> None:
+    """Raise if two of the reference set's id hashes (an ``array("Q")``) are equal.
+
+    A repeated hash is a repeated id (or, at 64 bits, practically never, two ids hashing alike):
+    read_references re-reads the file and raises its own error for the first repeat, with both
+    line numbers; if it finds none, the ids only collided.
+    """
+    if len(np.unique(np.frombuffer(hashes, dtype=np.uint64))) != len(hashes):
+        read_references(path)
+        raise InputError(path, "two paragraph ids hash alike; rename one of them")
 
 
 @dataclass
@@ -212,7 +215,7 @@ def survey_references(path: Path) -> ReferenceSurvey:
     scored = array("Q")
     unscored: dict[str, str] = {}
     for r in iter_references(path):
-        h = _id_hash(r.id)
+        h = id_hash(r.id)
         hashes.append(h)
         reason = scorable(r.zh, r.en)
         if reason:
@@ -221,11 +224,7 @@ def survey_references(path: Path) -> ReferenceSurvey:
             scored.append(h)
     if not hashes:
         raise InputError(path, "the reference set is empty; expected one JSON object per line")
-    all_hashes = np.frombuffer(hashes, dtype=np.uint64)
-    if len(np.unique(all_hashes)) != len(all_hashes):
-        # Rare: find the duplicate and its lines the way read_references reports it.
-        read_references(path)
-        raise InputError(path, "two paragraph ids hash alike; rename one of them")
+    _check_unique_ids(hashes, path)
     return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy())
 
 
@@ -264,10 +263,6 @@ class HypLookup:
         self._records: Iterator[HypothesisRecord] = iter(())
         self._next: HypothesisRecord | None = None
 
-    @property
-    def streamed(self) -> bool:
-        return self._by_id is None
-
     def begin(self) -> None:
         if self._by_id is None:
             self._records = (HypothesisRecord.from_dict(obj, self.path, lineno) for lineno, obj in iter_jsonl(self.path))
@@ -301,7 +296,6 @@ def score_stage(config: RunConfig, layout: RunLayout) -> None:
     """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed task by task
     from the run folder's reference.jsonl and hyps/ through ``evalkit.shard`` (a local pool, or
     Ray for a large corpus with ``engine: ray``)."""
-    from evalkit.metrics.scoring import scorable
     from evalkit.shard import ScoreRow, chunked, open_shards, score_rows
 
     started = time.perf_counter()
@@ -328,7 +322,7 @@ def score_stage(config: RunConfig, layout: RunLayout) -> None:
             lookup.begin()
             for r in iter_references(layout.reference):
                 hyp = lookup.get(r.id)  # for every paragraph: the lookup walks in reference order
-                if scorable(r.zh, r.en) is not None:
+                if r.id in survey.unscored:
                     continue
                 if hyp is None:
                     missing[system] += 1
@@ -399,7 +393,7 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
     if survey_unscored == set(unscored):
         hashes = survey.scored_hashes
     else:
-        hashes = np.array([_id_hash(r.id) for r in iter_references(layout.reference) if r.id not in unscored],
+        hashes = np.array([id_hash(r.id) for r in iter_references(layout.reference) if r.id not in unscored],
                           dtype=np.uint64)
     n = len(hashes)
     scores = {s: {m: np.full(n, np.nan) for m in metrics} for s in systems}
@@ -412,7 +406,7 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
         if system not in filled:
             continue
         try:
-            h = _id_hash(obj["id"])
+            h = id_hash(obj["id"])
             row_scores, row_stats = obj["scores"], obj["stats"]
             k = position[system]
             if k < n and hashes[k] == h:

@@ -7,11 +7,18 @@ reference or hypothesis file fails with a message they can act on.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import InputError
+
+
+def id_hash(identifier: str) -> int:
+    """A 64-bit hash of a paragraph or document id: what the streaming stages keep instead of the
+    id (collisions are negligible below billions of ids, and are checked where it matters)."""
+    return int.from_bytes(hashlib.blake2b(identifier.encode("utf-8"), digest_size=8).digest(), "little")
 
 # Alignment shapes: "<number of English paragraphs>-<number of Chinese paragraphs>"; the aligner
 # uses the wider 3-1 / 1-3 only for verse and lists.

@@ -13,7 +13,6 @@ regenerated, so two files giving one id are the same article given twice: an err
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import unicodedata
@@ -27,7 +26,7 @@ from evalkit.corpus.align import align, headline_cost
 from evalkit.corpus.parse import Article, parse_article
 from evalkit.errors import InputError
 from evalkit.jsonl import atomic_writer, dumps
-from evalkit.records import ReferenceRecord
+from evalkit.records import ReferenceRecord, id_hash
 
 ARTICLE_SUFFIXES = (".md", ".txt")
 _COPY_PREFIX = re.compile(r"^\d{4}\.\d{2}__")
@@ -259,11 +258,6 @@ def discover(paths: Iterable[str | Path], skip_bad: bool = False,
     return list(iter_discover(paths, skip_bad, skipped))
 
 
-def _doc_hash(doc_id: str) -> int:
-    # 64 bits, as the pipeline's paragraph-id hashes: collisions are checked, never trusted.
-    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
-
-
 class _Earlier:
     """The article files already discovered, by position: found again by re-walking the paths
     (only when a document id repeats), so no table of paths is kept while ingesting."""
@@ -299,7 +293,7 @@ def iter_documents(paths: Iterable[str | Path], skip_bad: bool = False,
         try:
             article = parse_article(path)
             doc_id = doc_id_for(article)
-            h = _doc_hash(doc_id)
+            h = id_hash(doc_id)
             if h in seen:
                 earlier = earlier or _Earlier(paths)
                 first = _first_with_id(earlier, hashes, h, doc_id)

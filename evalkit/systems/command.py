@@ -14,19 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from evalkit.config import RunConfig, load_config
-from evalkit.records import ReferenceRecord, read_references
-
-
-def load_reference_set(config: RunConfig) -> list[ReferenceRecord]:
-    """The config's reference set, or its ``sources`` ingested on the fly, in memory (small sets)."""
-    if config.reference:
-        return read_references(config.reference)
-    from evalkit.corpus import (
-        ingest_paths,  # the corpus stage, only when archive files are given
-    )
-
-    return ingest_paths([Path(p) for p in config.sources]).records
+from evalkit.config import load_config
 
 
 def main(args: argparse.Namespace) -> int:
