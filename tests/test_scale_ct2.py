@@ -7,12 +7,15 @@ Specification:
   hf-seq2seq does: same target-language handling, same length cap;
 - every seed paragraph gets a translation, chunked exactly as ``hf-seq2seq`` chunks it; a
   paragraph three times the input limit comes back in several chunks, not truncated;
+- ``parallel_batches`` decodes several batches at once without changing what is in each batch,
+  so the hypotheses are the same whatever it is; loading does not change torch's thread count;
 - the CUDA-13 failure ("libcublas.so.12 is not found") becomes a clear BackendError that points
   to hf-seq2seq, whether it strikes when the model loads or when it first translates.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -124,6 +127,72 @@ def test_precision_is_part_of_the_fingerprint_and_runs_through_the_cache(marian,
     second = translate_system(config, config.systems[0], references)
     assert [r.hyp for r in first] == [r.hyp for r in second]
     assert not any(r.cached for r in first if r.hyp) and all(r.cached for r in second if r.hyp)
+
+
+class _RecordingTranslator:
+    """Wraps a loaded ctranslate2.Translator and records each batch handed to it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.batches: list[list[list[str]]] = []
+        self.asynchronous: list[bool] = []
+
+    def translate_batch(self, source, **kwargs):
+        self.batches.append([list(tokens) for tokens in source])
+        self.asynchronous.append(bool(kwargs.get("asynchronous")))
+        return self.inner.translate_batch(source, **kwargs)
+
+
+@pytest.mark.parametrize("parallel_batches", [2, 3])
+def test_parallel_batches_decode_the_same_batches_and_give_the_same_hypotheses(marian, converted, parallel_batches):
+    segments = [Segment(r.id, r.zh) for r in seed_references() if r.zh]
+    runs = {}
+    for n in (1, parallel_batches):
+        translator = create_system(ct2_system(marian, converted, parallel_batches=n, threads=n))
+        translator._load()
+        assert translator.translator.num_translators == n  # CTranslate2 workers (inter_threads)
+        recorder = translator.translator = _RecordingTranslator(translator.translator)
+        runs[n] = ([t.hyp for t in translator.translate(segments)], recorder)
+    (serial, one), (parallel, many) = runs[1], runs[parallel_batches]
+    assert parallel == serial
+    assert many.batches == one.batches and len(many.batches) > parallel_batches
+    assert max(len(batch) for batch in many.batches) == 4  # batch_size, not batch_size × parallel_batches
+    assert all(many.asynchronous)
+
+
+LOAD_AND_COUNT_TORCH_THREADS = """
+import sys, torch
+from evalkit.config import SystemConfig
+from evalkit.systems import create_system
+before = torch.get_num_threads()  # from OMP_NUM_THREADS: torch was never told a number
+system = SystemConfig(name="ct2", backend="ct2", model=sys.argv[1], converted_dir=sys.argv[2],
+                      threads=2, parallel_batches=2)
+create_system(system)._load()
+print(before, torch.get_num_threads())
+"""
+
+
+def test_loading_with_one_thread_per_batch_leaves_torch_its_threads(marian, converted):
+    # CTranslate2 sets the process's OpenMP thread count to intra_threads (1 here), which torch
+    # follows unless told otherwise: an hf-seq2seq system in the same run would decode on one
+    # thread. A fresh interpreter, as torch.set_num_threads (which tests call) hides the effect.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}  # torch caps it at the machine's cores
+    out = subprocess.run([sys.executable, "-c", LOAD_AND_COUNT_TORCH_THREADS, str(marian), str(converted)],
+                         capture_output=True, text=True, env=env, timeout=300, check=True)
+    before, after = map(int, out.stdout.split())
+    if before < 2:
+        pytest.skip("one core: torch's thread count cannot drop")
+    assert after == before
+
+
+@pytest.mark.parametrize("option,value", [("parallel_batches", 0), ("parallel_batches", "two"),
+                                          ("parallel_batches", 1.5), ("threads", -1), ("threads", True)])
+def test_thread_options_must_be_positive_whole_numbers(marian, converted, option, value):
+    with pytest.raises(ConfigError, match=f"{option} must be a positive whole number, got {value!r}"):
+        create_system(ct2_system(marian, converted, **{option: value}))
 
 
 class _NoCublasTranslator:

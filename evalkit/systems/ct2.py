@@ -18,7 +18,11 @@ Options
                    Default ``num_beams: 4`` and ``max_new_tokens`` 1.5 × the input limit, as hf-seq2seq.
 ``compute_type``   ``auto`` (default: int8 on CPU, float16 on GPU), or ``int8``, ``int8_float32``,
                    ``int8_float16``, ``int8_bfloat16``, ``int16``, ``float16``, ``bfloat16``, ``float32``.
-``threads``        CPU threads per model (default: the cores this process may use, or OMP_NUM_THREADS).
+``threads``        CPU threads in all (default: the cores this process may use, or OMP_NUM_THREADS).
+``parallel_batches`` batches decoded at once (CTranslate2's ``inter_threads``; they share one copy of
+                   the weights), each with ``threads // parallel_batches`` threads. Default on CPU:
+                   ``threads`` (one thread per batch: the most paragraphs/s once there are as many
+                   batches as threads; measured in bench/bench_translate.py); on GPU: 1.
 ``converted_dir``  where converted models are kept (default ``$EVALKIT_CT2_DIR``, else a ``ct2/``
                    folder beside the translation cache).
 
@@ -39,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -47,13 +52,14 @@ from typing import Any
 
 from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
-from evalkit.systems.base import checked_options, Translator
+from evalkit.systems.base import checked_options, Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
-from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model
+from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model, translate_chunked
 from evalkit.systems.hf_seq2seq import DEFAULTS, Seq2SeqTranslator, detect_family
 
 OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
-           "max_input_tokens", "generation", "device", "compute_type", "threads", "converted_dir"}
+           "max_input_tokens", "generation", "device", "compute_type", "threads", "parallel_batches",
+           "converted_dir"}
 COMPUTE_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
 # CTranslate2 model types its TransformersConverter handles for translation (config class names).
 CONVERTIBLE = {"marian": "MarianConfig", "m2m_100": "M2M100Config", "mbart": "MBartConfig"}
@@ -82,6 +88,19 @@ def gpu_library_error(name: str, exc: BaseException) -> BackendError | None:
         f"Its wheels are built for CUDA 12 and need {found.group(1)}, which this machine's CUDA runtime does "
         "not provide (a known problem on CUDA 13 images). Use backend: hf-seq2seq for GPU runs, "
         "or set device: cpu to run ct2 on the CPU.")
+
+
+def _positive(value: Any, default: int, option: str, name: str) -> int:
+    """``value`` as a whole number ≥ 1 (``default`` when not given); anything else is a ConfigError."""
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1 or str(number) != str(value).strip():
+        raise ConfigError(f"system {name!r} (ct2): {option} must be a positive whole number, got {value!r}")
+    return number
 
 
 def default_threads() -> int:
@@ -245,9 +264,12 @@ class CT2Translator(Seq2SeqTranslator):
         tok = options.get("tokenizer")
         self.tokenizer_source = resolve_model(tok, None, self.name) if tok else self.source
         self.batch_size = int(options.get("batch_size", 16))
-        self.threads = int(options.get("threads") or default_threads())
+        self.threads = _positive(options.get("threads"), default_threads(), "threads", self.name)
         self._loaded = False
         self.device, self.compute_type = self._device_and_compute()
+        default_parallel = self.threads if self.device == "cpu" else 1
+        self.parallel_batches = _positive(options.get("parallel_batches"), default_parallel, "parallel_batches",
+                                          self.name)
 
     def _device_and_compute(self) -> tuple[str, str]:
         try:
@@ -278,8 +300,8 @@ class CT2Translator(Seq2SeqTranslator):
         import transformers
 
         explicit = {k: v for k, v in self.options.items()
-                    if k not in {"model", "revision", "tokenizer", "batch_size", "device", "threads", "converted_dir",
-                                 "compute_type"}}
+                    if k not in {"model", "revision", "tokenizer", "batch_size", "device", "threads", "parallel_batches",
+                                 "converted_dir", "compute_type"}}
         # The device kind and the resolved precision both change the numbers: int8 on CPU and
         # float16 on GPU are different systems for the cache.
         return {"model": self.source.identity(), "tokenizer": self.tokenizer_source.identity(), **explicit,
@@ -324,13 +346,21 @@ class CT2Translator(Seq2SeqTranslator):
 
         path = convert_once(self.source, self.compute_type, converted_root(self.options.get("converted_dir")), self.name)
         device, _, index = self.device.partition(":")
+        torch = sys.modules.get("torch")  # imported only if another part of this process uses it
+        torch_threads = torch.get_num_threads() if torch is not None else None
         try:
-            self.translator = ctranslate2.Translator(str(path), device=device, device_index=int(index or 0),
-                                                     compute_type=self.compute_type, intra_threads=self.threads)
+            self.translator = ctranslate2.Translator(
+                str(path), device=device, device_index=int(index or 0), compute_type=self.compute_type,
+                inter_threads=self.parallel_batches, intra_threads=max(1, self.threads // self.parallel_batches))
         except (RuntimeError, OSError, ValueError) as exc:
             raise gpu_library_error(self.name, exc) or BackendError(
                 f"system {self.name!r} (ct2): cannot load the converted model {path} on {self.device} "
                 f"with compute_type {self.compute_type}: {exc}") from exc
+        if torch is not None and torch.get_num_threads() != torch_threads:
+            # CTranslate2 sets the calling thread's OpenMP thread count to intra_threads, which torch
+            # shares: an hf-seq2seq system in the same run would drop to one thread. Its own
+            # workers keep theirs.
+            torch.set_num_threads(torch_threads)
         self._loaded = True
 
     def _forces_eos(self, model_config: Any) -> bool:
@@ -360,6 +390,14 @@ class CT2Translator(Seq2SeqTranslator):
         return options
 
     # -- translating -----------------------------------------------------------------------
+    def translate(self, segments: Sequence[Segment]) -> list[Translation]:
+        self._load()
+        # hf-seq2seq's length-sorted batches, handed over parallel_batches at a time: each group
+        # is cut back into batch_size batches in _generate, so every batch holds the same pieces
+        # whatever parallel_batches is.
+        return translate_chunked([seg.zh for seg in segments], self.count_tokens, self.limit,
+                                 self.batch_size * self.parallel_batches, self._generate, lengths=self._token_lengths)
+
     def _generate(self, texts: Sequence[str]) -> list[str]:
         encoded = self.tokenizer([self.prefix + t for t in texts])["input_ids"]
         longest = max((len(ids) for ids in encoded), default=0)
@@ -367,8 +405,14 @@ class CT2Translator(Seq2SeqTranslator):
             raise RuntimeError(f"{self.name}: input of {longest} tokens exceeds the limit {self.limit}")
         source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
         prefix = [list(self.target_prefix) for _ in texts] if self.target_prefix else None
+        size = self.batch_size  # a group halved after a GPU out-of-memory error may be smaller
         try:
-            results = self.translator.translate_batch(source, target_prefix=prefix, **self.decoding)
+            # asynchronous: the batches are queued at once and decoded by parallel_batches workers.
+            pending = [self.translator.translate_batch(source[i:i + size],
+                                                       target_prefix=prefix[i:i + size] if prefix else None,
+                                                       asynchronous=True, **self.decoding)
+                       for i in range(0, len(source), size)]
+            results = [result.result() for batch in pending for result in batch]
         except RuntimeError as exc:
             error = gpu_library_error(self.name, exc)
             if error is not None:
