@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -82,15 +83,16 @@ def _gpu() -> str:
     return "none (GPU figures are not measured in this run)"
 
 
-def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[tuple[str, int, float, str]]) -> str:
+def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[dict]) -> str:
     lines = [
         "# evalkit benchmarks",
         "",
         "Every figure below was measured by one command on the machine described here; each section",
         "states its own command, sizes and baseline. Rerun with the command below to refresh this file.",
         "",
-        f"- command: `{command}`",
-        f"- date: {started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()} (total wall time {wall_s:.0f} s)",
+        f"- last command: `{command}`",
+        f"- date: {started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()} (total wall time {wall_s:.0f} s); "
+        "a section rerun alone with `--only` keeps its own date in the table below",
         f"- machine: {os.cpu_count()} logical CPUs (`nproc` = {len(os.sched_getaffinity(0))}), {_cpu_model()}, RAM {_ram_gib()}",
         f"- GPU: {_gpu()}",
         f"- OS: {_os_name()}",
@@ -99,12 +101,25 @@ def header(command: str, started: dt.datetime, wall_s: float, outcomes: list[tup
         "The machine may be shared: the 1-minute load average before each bench is recorded, as a",
         "load above the core count means other processes competed for the CPU during that bench.",
         "",
-        "| bench | exit | wall s | load average before |",
-        "| --- | --- | --- | --- |",
+        "| bench | measured | exit | wall s | load average before |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {name} | {'ok' if rc == 0 else f'FAILED ({rc})'} | {secs:.1f} | {load} |"
-              for name, rc, secs, load in outcomes]
+    for o in outcomes:
+        status = "ok" if o["rc"] == 0 else f"FAILED ({o['rc']})"
+        lines.append(f"| {o['area']} | {o['date']} | {status} | {o['seconds']:.1f} | {o['load']} |")
     return "\n".join(lines) + "\n"
+
+
+def load_outcomes(areas: list[str]) -> list[dict]:
+    """Each section's last outcome (``bench/results/<area>.json``), in reading order."""
+    outcomes = []
+    for area in sorted(areas, key=_rank):
+        path = RESULTS_DIR / f"{area}.json"
+        if path.exists():
+            outcomes.append(json.loads(path.read_text(encoding="utf-8")))
+        else:  # a section measured before outcomes were kept beside it
+            outcomes.append({"area": area, "date": "unknown", "rc": 0, "seconds": float("nan"), "load": "unknown"})
+    return outcomes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    outcomes: list[tuple[str, int, float, str]] = []
+    outcomes: list[dict] = []
     for script in scripts:
         area = script.stem.removeprefix("bench_")
         cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
@@ -132,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         rc = subprocess.run(cmd, cwd=REPO, env=env).returncode
         secs = time.perf_counter() - t
         print(f"== {area}: exit {rc} in {secs:.1f} s", flush=True)
-        outcomes.append((area, rc, secs, load))
+        outcome = {"area": area, "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "rc": rc,
+                   "seconds": round(secs, 1), "load": load}
+        (RESULTS_DIR / f"{area}.json").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+        outcomes.append(outcome)
         if rc != 0:
             # Keep the failure visible in RESULTS.md instead of silently reusing an old section.
             (RESULTS_DIR / f"{area}.md").write_text(
@@ -144,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         "".join(f" --only {a}" for a in (args.only or []))
     sections = sorted(RESULTS_DIR.glob("*.md"), key=lambda p: _rank(p.stem))
     body = "\n".join(p.read_text(encoding="utf-8").rstrip() + "\n" for p in sections)
-    RESULTS.write_text(header(command, started, time.perf_counter() - t0, outcomes) + "\n" + body, encoding="utf-8")
+    table = load_outcomes([p.stem for p in sections])
+    RESULTS.write_text(header(command, started, time.perf_counter() - t0, table) + "\n" + body, encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(REPO)}")
-    return 0 if all(rc == 0 for _, rc, _, _ in outcomes) else 1
+    return 0 if all(o["rc"] == 0 for o in outcomes) else 1
 
 
 def _rank(area: str) -> tuple[int, str]:
