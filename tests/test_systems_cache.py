@@ -4,6 +4,7 @@ interrupted runs resume, and concurrent writers do not corrupt the file."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.config import RunConfig, SystemConfig
-from evalkit.errors import BackendError
+from evalkit.errors import BackendError, ConfigError
 from evalkit.records import ReferenceRecord, read_hypotheses
 from evalkit.systems.base import BACKENDS, PartialTranslationError, Segment, Translation, Translator
 from evalkit.systems.cache import TranslationCache, cache_path, source_key
@@ -231,6 +232,52 @@ def test_concurrent_writers_do_not_corrupt_the_cache(tmp_path):
         assert cache.get_many("sys@2", ["源7"])["源7"].hyp == "hyp 2 7"
         assert cache._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert cache._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+class _LockedOnce:
+    """A connection whose first journal-mode switch fails as SQLite fails when another process
+    has just set up the same new file (at once, without waiting for the busy timeout)."""
+
+    def __init__(self, real: sqlite3.Connection, message: str):
+        self.real, self.message, self.failed = real, message, 0
+
+    def execute(self, sql: str, *args):
+        if sql.startswith("PRAGMA journal_mode") and not self.failed:
+            self.failed += 1
+            raise sqlite3.OperationalError(self.message)
+        return self.real.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+    def __enter__(self):
+        return self.real.__enter__()
+
+    def __exit__(self, *exc):
+        return self.real.__exit__(*exc)
+
+
+def test_a_first_open_that_finds_the_new_file_locked_is_retried(tmp_path, monkeypatch):
+    connections: list[_LockedOnce] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        connections.append(_LockedOnce(real_connect(*args, **kwargs), "database is locked"))
+        return connections[-1]
+
+    monkeypatch.setattr("evalkit.systems.cache.sqlite3.connect", connect)
+    with TranslationCache(tmp_path / "new.sqlite") as cache:
+        cache.put_many("sys@1", [("源", Translation("hyp"))])
+        assert cache.get_many("sys@1", ["源"])["源"].hyp == "hyp"
+    assert connections[0].failed == 1
+
+
+def test_other_errors_at_open_are_not_retried(tmp_path, monkeypatch):
+    real_connect = sqlite3.connect
+    monkeypatch.setattr("evalkit.systems.cache.sqlite3.connect",
+                        lambda *a, **k: _LockedOnce(real_connect(*a, **k), "disk I/O error"))
+    with pytest.raises(ConfigError, match=r"new.sqlite: cannot open \(disk I/O error\)"):
+        TranslationCache(tmp_path / "new.sqlite")
 
 
 def test_the_cache_is_content_addressed_by_the_sha256_of_the_source():
