@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,16 +199,8 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
                   progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
     """One system on Ray, window by window; the same records as ``runner.iter_system`` (see the
     module docstring). ``references``: a list of records or a reference JSONL path."""
-    from evalkit.systems.cache import TranslationCache, cache_path
-    from evalkit.systems.runner import (
-        WINDOW,
-        _batches_by_length,
-        _count_by_source,
-        count_references,
-        iter_segment_windows,
-        iter_system,
-        progress_bar,
-    )
+    from evalkit.systems.cache import cache_path
+    from evalkit.systems.runner import WINDOW, iter_system, iter_windows
 
     window = window or config.engine.window or WINDOW
     if system.backend in IN_PROCESS_BACKENDS:
@@ -218,7 +209,6 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
     engine = config.engine
     ray = ensure_ray(engine)
     spec = system.model_dump(mode="json")
-    started = time.perf_counter()
 
     key = json.dumps([spec, engine.gpus_per_worker, engine.address], sort_keys=True)
     if key not in _DESCRIBED:
@@ -232,40 +222,15 @@ def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, r
         yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
         return
 
-    bar = progress_bar(f"{system.name} (ray)", count_references(references), progress)
-    paragraphs = cached = translated = 0
-    try:
-        with TranslationCache(cache_path(config.cache)) as cache:
-            for segments in iter_segment_windows(references, window):
-                done: dict[str, Translation] = {"": Translation("", chunks=0)}
-                wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))
-                if not refresh:
-                    done.update(cache.get_many(fingerprint, wanted))
-                from_cache = set(done) - {""}
-                todo = [zh for zh in wanted if zh not in done]
-                pending = set(todo)
-                bar.update(sum(1 for s in segments if s.zh not in pending))
-                batches = _batches_by_length(todo, batch_size)
-                if batches:
-                    _run_pipeline(ray, engine, system, spec, fingerprint, batches, cache, done,
-                                  _count_by_source(segments), bar)
-                records = [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
-                                            s.zh in from_cache) for s in segments]
-                paragraphs += len(records)
-                cached += sum(r.cached for r in records)
-                translated += len(todo)
-                yield from records
-    finally:
-        bar.close()
-    log.info("%s: %d paragraphs, %d from cache, %d translated on Ray (%d workers) in %.1f s", system.name,
-             paragraphs, cached, translated, engine.workers, time.perf_counter() - started)
+    yield from iter_windows(f"{system.name} (ray, {engine.workers} workers)", fingerprint, batch_size, references,
+                            lambda batches: _run_pipeline(ray, engine, system, spec, fingerprint, batches),
+                            cache_file=cache_path(config.cache), window=window, refresh=refresh, progress=progress)
 
 
 def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: dict[str, Any], fingerprint: str,
-                  batches: list[list[str]], cache: Any, done: dict[str, Translation], counts: dict[str, int],
-                  bar: Any) -> None:
-    """Translate one window's batches with a Ray Data pipeline; each result is committed to the
-    cache and added to ``done`` as it streams back."""
+                  batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
+    """Translate one window's batches with a Ray Data pipeline (a ``runner.BatchRunner``): each
+    batch's finished translations are yielded as they stream back, for the cache."""
     from ray.data import ActorPoolStrategy, DataContext
 
     ctx = DataContext.get_current()
@@ -294,11 +259,8 @@ def _run_pipeline(ray: Any, engine: EngineConfig, system: SystemConfig, spec: di
                     f"system {system.name!r}: a Ray worker built a different system ({row['fingerprint']}) than the "
                     f"one described ({fingerprint}); the cluster's nodes differ (devices or package versions)")
             sources = batches[int(row["batch"])]
-            finished = [(src, Translation(r[0], int(r[1]), bool(r[2])))
-                        for src, r in zip(sources, json.loads(row["results"]), strict=True) if r is not None]
-            cache.put_many(fingerprint, finished)  # committed as it arrives: an interrupted run resumes from here
-            done.update(finished)
-            bar.update(sum(counts[src] for src, _ in finished))
+            yield [(src, Translation(r[0], int(r[1]), bool(r[2])))
+                   for src, r in zip(sources, json.loads(row["results"]), strict=True) if r is not None]
             if row["error"]:
                 _raise_worker_error(system, str(row["error"]))
     except ray.exceptions.RayError as exc:

@@ -17,6 +17,11 @@ Entry points
     ``evalkit.systems.ray_engine.iter_with_ray`` / ``translate_with_ray``, which keep exactly
     this contract (records in reference order, cache honoured and filled, ``refresh`` obeyed,
     the same windows and batches, so the same hypotheses).
+``iter_windows(label, fingerprint, batch_size, references, run_batches, *, cache_file, window, …)``
+    the window loop both engines share: cache lookup, length-sorted batches of the misses, each
+    batch's translations committed to the cache as ``run_batches`` yields them, records in
+    reference order. ``in_process_batches(translator)`` is this process's ``run_batches``;
+    ``ray_engine`` passes a Ray Data pipeline instead.
 ``run_translator(translator, segments, *, cache, refresh=False, progress=True)``
     the loop over one list of segments, for an already created backend and an open cache (or None).
 
@@ -41,7 +46,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,21 +192,54 @@ def iter_system(config: RunConfig, system: SystemConfig, references: References,
             segments = [s for part in iter_segment_windows(references, window) for s in part]
             yield from run_translator(translator, segments, cache=None, refresh=refresh, progress=progress)
             return
-        with TranslationCache(cache_path(config.cache)) as cache:
-            started = time.perf_counter()
-            bar = progress_bar(translator.name, count_references(references), progress)
-            paragraphs = cached = translated = 0
+        yield from iter_windows(translator.name, translator.fingerprint, translator.batch_size, references,
+                                in_process_batches(translator), cache_file=cache_path(config.cache),
+                                window=window, refresh=refresh, progress=progress)
+
+
+BatchRunner = Callable[[list[list[str]]], Iterator[list[tuple[str, Translation]]]]
+"""Translates length-sorted batches of source paragraphs, yielding each batch's finished
+(source, translation) pairs as it completes; after a failure it yields what the failing batch
+finished, then raises, so that those reach the cache."""
+
+
+def in_process_batches(translator: Translator) -> BatchRunner:
+    """The batch runner of a backend created in this process."""
+
+    def run(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
+        for batch in batches:
             try:
-                for segments in iter_segment_windows(references, window):
-                    records, todo = _translate_window(translator, segments, cache, refresh, bar)
-                    paragraphs += len(records)
-                    cached += sum(r.cached for r in records)
-                    translated += todo
-                    yield from records
-            finally:
-                bar.close()
-            log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", translator.name, paragraphs,
-                     cached, translated, time.perf_counter() - started)
+                results = translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(batch)])
+            except PartialTranslationError as exc:
+                yield [(batch[i], t) for i, t in sorted(exc.done.items())]  # keep what was paid for
+                raise
+            if len(results) != len(batch):
+                raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for "
+                                   f"{len(batch)} segments")
+            yield list(zip(batch, results, strict=True))
+
+    return run
+
+
+def iter_windows(label: str, fingerprint: str, batch_size: int, references: References, run_batches: BatchRunner, *,
+                 cache_file: Path, window: int, refresh: bool = False, progress: bool = True) -> Iterator[HypothesisRecord]:
+    """A cacheable system's records in reference order, window by window, its batches translated
+    by ``run_batches`` (in this process or on Ray: the same windows, batches and records)."""
+    started = time.perf_counter()
+    bar = progress_bar(label, count_references(references), progress)
+    paragraphs = cached = translated = 0
+    try:
+        with TranslationCache(cache_file) as cache:
+            for segments in iter_segment_windows(references, window):
+                records, todo = _translate_window(fingerprint, batch_size, segments, cache, refresh, bar, run_batches)
+                paragraphs += len(records)
+                cached += sum(r.cached for r in records)
+                translated += todo
+                yield from records
+    finally:
+        bar.close()
+    log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", label, paragraphs, cached, translated,
+             time.perf_counter() - started)
 
 
 def progress_bar(name: str, total: int, progress: bool) -> Any:
@@ -230,7 +268,8 @@ def run_translator(translator: Translator, segments: Sequence[Segment], *, cache
                 for s, t in zip(segments, translations, strict=True)]
     bar = progress_bar(translator.name, len(segments), progress)
     try:
-        records, todo = _translate_window(translator, segments, cache, refresh, bar)
+        records, todo = _translate_window(fingerprint, translator.batch_size, segments, cache, refresh, bar,
+                                          in_process_batches(translator))
     finally:
         bar.close()
     log.info("%s: %d paragraphs, %d from cache, %d translated in %.1f s", translator.name, len(segments),
@@ -238,11 +277,11 @@ def run_translator(translator: Translator, segments: Sequence[Segment], *, cache
     return records
 
 
-def _translate_window(translator: Translator, segments: Sequence[Segment], cache: TranslationCache | None,
-                      refresh: bool, bar: Any) -> tuple[list[HypothesisRecord], int]:
+def _translate_window(fingerprint: str, batch_size: int, segments: Sequence[Segment], cache: TranslationCache | None,
+                      refresh: bool, bar: Any, run_batches: BatchRunner) -> tuple[list[HypothesisRecord], int]:
     """One window of a cacheable system: cache first, the misses in length-sorted batches (each
-    committed to the cache), records in segment order; and how many sources were translated."""
-    fingerprint = translator.fingerprint
+    committed to the cache as it finishes), records in segment order; and how many sources were
+    translated."""
     done: dict[str, Translation] = {"": Translation("", chunks=0)}
     from_cache: set[str] = set()
     wanted = list(dict.fromkeys(s.zh for s in segments if s.zh))  # unique, in order
@@ -253,20 +292,12 @@ def _translate_window(translator: Translator, segments: Sequence[Segment], cache
     pending = set(todo)
     bar.update(sum(1 for s in segments if s.zh not in pending))
     counts = _count_by_source(segments)
-    for batch in _batches_by_length(todo, translator.batch_size):
-        try:
-            results = translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(batch)])
-        except PartialTranslationError as exc:
-            finished = [(batch[i], t) for i, t in sorted(exc.done.items())]
-            if cache is not None:
-                cache.put_many(fingerprint, finished)  # keep what was paid for; a rerun resumes
-            raise
-        if len(results) != len(batch):
-            raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for {len(batch)} segments")
+    batches = _batches_by_length(todo, batch_size)
+    for finished in (run_batches(batches) if batches else ()):
         if cache is not None:
-            cache.put_many(fingerprint, list(zip(batch, results, strict=True)))
-        done.update(zip(batch, results, strict=True))
-        bar.update(sum(counts[zh] for zh in batch))
+            cache.put_many(fingerprint, finished)  # committed as it arrives: an interrupted run resumes from here
+        done.update(finished)
+        bar.update(sum(counts[zh] for zh, _ in finished))
     records = [HypothesisRecord(s.id, fingerprint, done[s.zh].hyp, done[s.zh].chunks, done[s.zh].truncated,
                                 s.zh in from_cache) for s in segments]
     return records, len(todo)
