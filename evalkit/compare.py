@@ -154,11 +154,14 @@ class _PairedStats:
 # --- ci --baseline -----------------------------------------------------------------------------
 
 
-def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -> tuple[list[Any], dict[str, Any]]:
-    """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant."""
+def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str,
+                     lookups: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant.
+    ``lookups``: the run's ``pipeline.open_hyps``, already opened."""
+    from evalkit.corpus.reference_set import iter_references
     from evalkit.metrics.scoring import HIGHER_IS_BETTER, scoring_pool
     from evalkit.metrics.scoring import paired_tests as run_paired
-    from evalkit.pipeline import iter_references, open_hyps
+    from evalkit.pipeline import open_hyps
     from evalkit.report import Gate
 
     gate = config.gates.regression
@@ -166,7 +169,7 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str) -
     metric = gate.metric if gate else "chrf"
     max_drop = gate.max_drop if gate else 1.0
     alpha = gate.alpha if gate else 0.05
-    lookups = open_hyps(config, layout)  # a missing hyps file is an error here, before any work
+    lookups = lookups or open_hyps(config, layout)  # a missing hyps file is an error here, before any work
     systems = list(lookups)
     info: dict[str, Any] = {"path": str(folder), "metric": metric, "max_drop": max_drop, "alpha": alpha, "systems": {}}
     gates = []

@@ -63,8 +63,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -75,10 +75,15 @@ from typing import Any
 import numpy as np
 
 from evalkit.config import RunConfig, load_config
+from evalkit.corpus.reference_set import (
+    check_unique_ids,
+    iter_references,
+    prepare_references,
+)
 from evalkit.errors import ConfigError, InputError
 from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
 from evalkit.layout import RunLayout
-from evalkit.records import HypothesisRecord, ReferenceRecord, id_hash, read_hypotheses, read_references
+from evalkit.records import HypothesisRecord, ReferenceRecord, id_hash, read_hypotheses
 
 # --- loading ------------------------------------------------------------------------------------
 
@@ -110,50 +115,6 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def prepare_references(config: RunConfig, layout: RunLayout) -> int:
-    """Ingest the config's sources or read its reference set; write the run's copy
-    (``layout.reference``); return how many paragraphs it holds.
-
-    Streams both ways: ingested documents, or the given set's lines, go to the run's copy one at
-    a time (validated as ``read_references`` does; ids checked unique by their 64-bit hashes, 8
-    bytes a paragraph), so memory does not grow with the corpus. The copy appears atomically,
-    only once the whole set was read without error.
-    """
-    if config.sources:
-        from evalkit.corpus import ingest_to_file
-
-        stats = ingest_to_file(config.sources, layout.reference, if_empty=lambda _: InputError(
-            ", ".join(config.sources), "no article files found to ingest"))
-        return stats.records
-    assert config.reference is not None
-    return _copy_references(Path(config.reference), layout.reference)
-
-
-def _copy_references(source: Path, target: Path) -> int:
-    """``write_jsonl(target, read_references(source))``, one record at a time; the same errors."""
-    from array import array
-
-    hashes = array("Q")
-
-    def check_unique() -> None:
-        if hashes:
-            _check_unique_ids(hashes, source)
-
-    with atomic_writer(target) as handle:
-        try:
-            for lineno, obj in iter_jsonl(source):
-                record = ReferenceRecord.from_dict(obj, source, lineno)
-                hashes.append(id_hash(record.id))
-                handle.write(dumps(record.to_dict()) + "\n")
-        except InputError:
-            check_unique()  # an earlier repeated id is reported first, as read_references does
-            raise
-        if not hashes:
-            raise InputError(source, "the reference set is empty; expected one JSON object per line")
-        check_unique()
-    return len(hashes)
-
-
 # --- streaming inputs ---------------------------------------------------------------------------
 
 # Paragraphs per task (``evalkit.shard``): the score stage's rows (per system), locally and on Ray
@@ -164,24 +125,6 @@ _JUDGE_TASK = 256
 # Paragraph rows report.html shows (the most suspicious); report.md shows the top 10.
 _HTML_ROWS = 300
 _MD_ROWS = 10
-
-
-def iter_references(path: Path) -> Iterator[ReferenceRecord]:
-    """The reference set's records, one at a time (``survey_references`` checked the file)."""
-    for lineno, obj in iter_jsonl(path):
-        yield ReferenceRecord.from_dict(obj, path, lineno)
-
-
-def _check_unique_ids(hashes: Any, path: Path) -> None:
-    """Raise if two of the reference set's id hashes (an ``array("Q")``) are equal.
-
-    A repeated hash is a repeated id (or, at 64 bits, practically never, two ids hashing alike):
-    read_references re-reads the file and raises its own error for the first repeat, with both
-    line numbers; if it finds none, the ids only collided.
-    """
-    if len(np.unique(np.frombuffer(hashes, dtype=np.uint64))) != len(hashes):
-        read_references(path)
-        raise InputError(path, "two paragraph ids hash alike; rename one of them")
 
 
 @dataclass
@@ -224,7 +167,7 @@ def survey_references(path: Path) -> ReferenceSurvey:
             scored.append(h)
     if not hashes:
         raise InputError(path, "the reference set is empty; expected one JSON object per line")
-    _check_unique_ids(hashes, path)
+    check_unique_ids(hashes, path)
     return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy())
 
 
@@ -278,6 +221,19 @@ class HypLookup:
         return None
 
 
+@dataclass
+class RunInputs:
+    """What the score stage, the report stage and the ci gate read from a run folder, opened once:
+    the reference survey and each system's hypothesis lookup (each a full pass over its file)."""
+
+    survey: ReferenceSurvey
+    hyps: dict[str, HypLookup]
+
+
+def open_run(config: RunConfig, layout: RunLayout) -> RunInputs:
+    return RunInputs(survey_references(layout.reference), open_hyps(config, layout))
+
+
 def open_hyps(config: RunConfig, layout: RunLayout) -> dict[str, HypLookup]:
     """Every configured system's hypotheses in the run folder, for lookups in reference order."""
     lookups = {}
@@ -292,15 +248,16 @@ def open_hyps(config: RunConfig, layout: RunLayout) -> dict[str, HypLookup]:
 # --- stages -------------------------------------------------------------------------------------
 
 
-def score_stage(config: RunConfig, layout: RunLayout) -> None:
+def score_stage(config: RunConfig, layout: RunLayout, inputs: RunInputs | None = None) -> None:
     """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed task by task
     from the run folder's reference.jsonl and hyps/ through ``evalkit.shard`` (a local pool, or
-    Ray for a large corpus with ``engine: ray``)."""
+    Ray for a large corpus with ``engine: ray``). ``inputs``: the folder's, already opened."""
     from evalkit.shard import ScoreRow, chunked, open_shards, score_rows
 
     started = time.perf_counter()
     metric_names = [m for m in ("chrf", "chrf++", "bleu", "ter") if m in _metric_names(config)]
-    survey = survey_references(layout.reference)
+    inputs = inputs or open_run(config, layout)
+    survey = inputs.survey
     n_scored = len(survey.scored_hashes)
     skipped: dict[str, str] = {}
     if "ter" not in metric_names:
@@ -311,7 +268,7 @@ def score_stage(config: RunConfig, layout: RunLayout) -> None:
         metric_names.remove("ter")
         skipped["ter"] = (f"skipped: {n_scored} paragraphs exceed scoring.ter_max_paragraphs={limit} "
                           "(TER costs ~300 ms per long paragraph; raise the limit to compute it)")
-    lookups = open_hyps(config, layout)
+    lookups = inputs.hyps
     systems = list(lookups)
     missing = dict.fromkeys(systems, 0)
 
@@ -445,7 +402,7 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
 
 def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[Any] = (),
                  baseline: dict[str, Any] | None = None, timings: Mapping[str, float] | None = None,
-                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                 inputs: RunInputs | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Judge and write every report of a scored run folder, streaming (see the module docstring);
     return (summary, the most suspicious paragraph rows report.html shows).
 
@@ -456,12 +413,27 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     """
     from evalkit.judge import JudgeParams
     from evalkit.judge.core import CorpusModel, features_chunk, judge_chunk, prepare
-    from evalkit.report.render import JUNIT_CASE_SEPARATOR, CsvWriter, HtmlDigest, junit_case, junit_frame, render_html, render_markdown
-    from evalkit.report.summary import Tally, TopRows, build_summary, divergent_order, html_order, paragraph_row
+    from evalkit.report.render import (
+        JUNIT_CASE_SEPARATOR,
+        CsvWriter,
+        HtmlDigest,
+        junit_case,
+        junit_frame,
+        render_html,
+        render_markdown,
+    )
+    from evalkit.report.summary import (
+        Tally,
+        TopRows,
+        build_summary,
+        divergent_order,
+        html_order,
+        paragraph_row,
+    )
     from evalkit.shard import chunked, open_shards
 
-    survey = survey_references(layout.reference)
-    lookups = open_hyps(config, layout)
+    inputs = inputs or open_run(config, layout)
+    survey, lookups = inputs.survey, inputs.hyps
     systems = list(lookups)
     started = time.perf_counter()
     scores = load_scores(layout, survey, systems, config.scoring.bootstrap, config.scoring.seed)
@@ -570,12 +542,13 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
     # Window by window from the run's reference.jsonl, each system's hypotheses appended to hyps/.
     translate_to_files(config, layout.reference, layout.root, refresh=refresh)
     timings["translate_s"] = time.perf_counter() - t
-    # The stages below stream the files the two above wrote (reference.jsonl, hyps/).
+    # The stages below stream the files the two above wrote (reference.jsonl, hyps/), surveyed once.
     t = time.perf_counter()
-    score_stage(config, layout)
+    inputs = open_run(config, layout)
+    score_stage(config, layout, inputs)
     timings["score_s"] = time.perf_counter() - t
-    extra = extra_gates_fn(layout) if extra_gates_fn else ([], None)
-    return report_stage(config, layout, extra_gates=extra[0], baseline=extra[1], timings=timings)
+    extra = extra_gates_fn(layout, inputs.hyps) if extra_gates_fn else ([], None)
+    return report_stage(config, layout, extra_gates=extra[0], baseline=extra[1], timings=timings, inputs=inputs)
 
 
 def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = None) -> None:
@@ -647,7 +620,8 @@ def ci_command(args: argparse.Namespace) -> int:
 
         _baseline_folder(baseline)  # bad baseline: fail before the expensive part
     summary, _ = run_pipeline(config, refresh=getattr(args, "refresh", False),
-                              extra_gates_fn=(lambda layout: regression_gates(config, layout, baseline)) if baseline else None)
+                              extra_gates_fn=(lambda layout, hyps: regression_gates(config, layout, baseline, hyps))
+                              if baseline else None)
     layout = RunLayout.at(config.out)
     _print_outcome(summary, layout)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -180,3 +180,29 @@ def test_scores_meta_and_summary_say_where_the_per_paragraph_work_ran(default_ru
     local = {"engine": "local", "workers": os.cpu_count() or 1}
     assert meta["sharding"] == local
     assert summary["sharding"] == {"score": local, "judge": local}
+
+
+def test_run_reads_the_reference_survey_and_each_hyps_file_once_for_all_stages(tmp_path, monkeypatch):
+    # score, the ci regression gate and report share one survey and one lookup per system
+    # (each a full pass over a file that may hold millions of paragraphs).
+    import evalkit.pipeline as pipeline
+
+    calls = {"survey": 0, "hyps": 0}
+    survey, open_hyps = pipeline.survey_references, pipeline.open_hyps
+
+    def counted_survey(*args, **kwargs):
+        calls["survey"] += 1
+        return survey(*args, **kwargs)
+
+    def counted_hyps(*args, **kwargs):
+        calls["hyps"] += 1
+        return open_hyps(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "survey_references", counted_survey)
+    monkeypatch.setattr(pipeline, "open_hyps", counted_hyps)
+    config = _config(tmp_path, scoring={"metrics": ["chrf"], "bootstrap": 20})
+    assert main(["run", "--config", str(config)]) == 0
+    baseline = tmp_path / "baseline"
+    shutil.copytree(tmp_path / "run", baseline)
+    assert main(["ci", "--config", str(config), "--baseline", str(baseline)]) == 0
+    assert calls == {"survey": 2, "hyps": 2}  # once per command

@@ -1,7 +1,7 @@
 """``evalkit translate --config FILE [--system NAME] [--out DIR] [--refresh]``.
 
 Writes the run folder's ``reference.jsonl`` (the config's reference set, checked, or its
-``sources`` ingested: ``pipeline.prepare_references``, as ``evalkit run`` does, so ``evalkit
+``sources`` ingested: ``corpus.reference_set.prepare_references``, as ``evalkit run`` does, so ``evalkit
 score`` and ``evalkit report`` can follow), translates it window by window with the configured
 systems into ``<out>/hyps/<system>.jsonl`` and prints one line per system. Memory does not grow
 with the reference set (``systems.runner``), except for precomputed ``file`` systems.
@@ -18,8 +18,8 @@ from evalkit.config import load_config
 
 
 def main(args: argparse.Namespace) -> int:
+    from evalkit.corpus.reference_set import prepare_references
     from evalkit.layout import RunLayout
-    from evalkit.pipeline import prepare_references
     from evalkit.systems.runner import select_systems, translate_to_files
 
     logging.basicConfig(level=logging.INFO, format="evalkit: %(message)s", stream=sys.stderr)

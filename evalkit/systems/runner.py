@@ -26,7 +26,7 @@ Entry points
     the loop over one list of segments, for an already created backend and an open cache (or None).
 
 ``references`` is a list of ``ReferenceRecord`` or the path of a reference JSONL (the run's
-``reference.jsonl``, written and checked by ``pipeline.prepare_references``).
+``reference.jsonl``, written and checked by ``corpus.reference_set.prepare_references``).
 
 Memory (issue "Scale"): the reference set is read in windows of ``WINDOW`` paragraphs; each
 window's cache misses are sorted by length and batched exactly as a whole set was before, and its
