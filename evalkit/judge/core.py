@@ -75,7 +75,7 @@ from evalkit.judge.numbers import (
     rendered,
     zh_numbers,
 )
-from evalkit.judge.sentences import english_sentences, sentence_supports_ngrams
+from evalkit.judge.sentences import english_sentences, sentence_ngrams, sentence_supports_ngrams
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -408,12 +408,10 @@ def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord
 
     supports: list[tuple[str, list[float]]] = []
     sents = _scored_sentences(ref, params)
-    if sents is not None:
-        texts = [x for _k, x in sents]
-        for s in systems:
-            h = hyps.get(s)
-            if h is not None and h.hyp.strip() and not h.truncated:
-                supports.append((s, sentence_supports_ngrams(texts, grams(s))))
+    voters = [s for s in systems if (h := hyps.get(s)) is not None and h.hyp.strip() and not h.truncated]
+    if sents is not None and voters:
+        sentence_grams = sentence_ngrams([x for _k, x in sents])  # once for all systems
+        supports = [(s, sentence_supports_ngrams(sentence_grams, grams(s))) for s in voters]
     scores = tuple((s, chrf[s]) for s in systems if s in chrf)
     gap = math.nan
     if len(systems) >= 2 and all(s in chrf and s in hyps for s in systems):

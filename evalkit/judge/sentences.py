@@ -57,28 +57,27 @@ def sentence_support(sentence: str, output: str) -> float:
 
 
 def sentence_supports(sentences: list[str], output: str) -> list[float]:
-    """``sentence_support`` of each sentence against the same ``output``, the output's n-grams
+    """``sentence_support`` of each sentence against the same ``output``, every text's n-grams
     extracted once (``sentence_supports_ngrams``)."""
     if not output.strip():
         return [0.0] * len(sentences)
-    return sentence_supports_ngrams(sentences, char_ngrams(output))
+    return sentence_supports_ngrams(sentence_ngrams(sentences), char_ngrams(output))
 
 
-def sentence_supports_ngrams(sentences: list[str], output: NGrams) -> list[float]:
-    """``sentence_support`` of each sentence against an output given as its ``ngrams.NGrams``
-    (of a non-blank output).
+def sentence_ngrams(sentences: list[str]) -> list[NGrams | None]:
+    """Each sentence's ``ngrams.NGrams`` (None: a blank sentence, whose support is 0)."""
+    return [char_ngrams(sentence) if sentence.strip() else None for sentence in sentences]
 
-    ``sentence_score(sentence, [output])`` re-extracts the output's character n-grams (and
-    re-sums their counts) for every sentence — most of the judge's time on long paragraphs.
-    Here they are extracted once, each sentence's match statistics are sacrebleu's integers
-    (``ngrams.match_statistics``) and its score sacrebleu's ``_compute_f_score`` of them, so
-    the numbers are identical.
+
+def sentence_supports_ngrams(sentences: list[NGrams | None], output: NGrams) -> list[float]:
+    """``sentence_support`` of each sentence (``sentence_ngrams``) against an output given as its
+    ``ngrams.NGrams`` (of a non-blank output).
+
+    ``sentence_score(sentence, [output])`` re-extracts both texts' character n-grams (and re-sums
+    their counts) for every sentence and system — most of the judge's time on long paragraphs.
+    Here each text's are extracted once per paragraph, each sentence's match statistics are
+    sacrebleu's integers (``ngrams.match_statistics``) and its score sacrebleu's
+    ``_compute_f_score`` of them, so the numbers are identical.
     """
     f_score = _precision_metric()._compute_f_score
-    out = []
-    for sentence in sentences:
-        if not sentence.strip():
-            out.append(0.0)
-            continue
-        out.append(float(f_score(match_statistics(char_ngrams(sentence), output))))
-    return out
+    return [0.0 if grams is None else float(f_score(match_statistics(grams, output))) for grams in sentences]
