@@ -185,7 +185,8 @@ def main() -> int:
             for i in damaged_ids:
                 for f in {f.name for f in js[i].flags}:
                     names[f] = names.get(f, 0) + 1
-            top = ", ".join(f"{k} {v}" for k, v in sorted(names.items(), key=lambda kv: -kv[1])[:3])
+            # Ties by name: the counts are filled from sets, whose order changes from run to run.
+            top = ", ".join(f"{k} {v}" for k, v in sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
             results.append((name, defect, len(sample), auroc(pos, neg), p50, r50, p80, r80, top))
 
     # Verified defects of MANIFEST.tsv: is the affected document's paragraph flagged?
