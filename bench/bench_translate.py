@@ -26,9 +26,7 @@ Contenders:
                      one batch at a time with every core, once with its default (as many
                      batches decoded at once as cores, one thread each).
 
-GPU (only where CUDA is available; the real shapes of the issue's reference figures, 200 source →
-192 output tokens, naive fp32 greedy vs evalkit bf16 beam 4): opus-mt-zh-en's Marian and
-NLLB-600M's M2M100 shape. Without a GPU the section says "not measured".
+GPU: ``bench/bench_gpu.py`` (the real shapes on CUDA).
 
 Writes bench/results/translate.md.
 """
@@ -282,34 +280,6 @@ def cpu_shape(title: str, folder: Path, converted: Path, n: int, src_tokens: int
     return lines
 
 
-def gpu_section(work: Path, quick: bool) -> list[str]:
-    """Real shapes on CUDA: naive fp32 greedy vs evalkit bf16 beam 4 (the issue's H200 reference setup)."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return ["### GPU", "", "**Not measured — no GPU in this session.** The GPU targets of issue 5 (evalkit's "
-                "batched path ≥ 25× the naive loop for the opus-mt shape; NLLB-600M shape) need a CUDA machine; "
-                "this script measures them there (200 → 192 tokens, bf16, beam 4). CTranslate2's GPU path is not "
-                "benchmarked: on the CUDA 13 machines lent here it fails with \"libcublas.so.12 is not found\", "
-                "which the ct2 backend reports as a clear error pointing to hf-seq2seq.", ""]
-    from transformers import AutoTokenizer
-
-    lines = ["### GPU — " + torch.cuda.get_device_name(0), "",
-             "| model | paragraphs (naive sample) | naive fp32 greedy: paragraphs/s | evalkit bf16 beam 4: paragraphs/s | "
-             "speed-up |", "| --- | --- | --- | --- | --- |"]
-    fixed = {"max_new_tokens": 192, "min_new_tokens": 192}
-    for title, build, n, batch in (("opus-mt-zh-en shape", build_opus_shaped_marian, 256 if quick else 1024, 128),
-                                   ("NLLB-600M shape", build_nllb_shaped, 128 if quick else 512, 64)):
-        folder = build(work / title.split()[0])
-        paragraphs = make_paragraphs(AutoTokenizer.from_pretrained(folder), n, 200)
-        naive = naive_loop(folder, paragraphs[: max(4, n // 8)], 192, device="cuda")
-        fast = evalkit_row("evalkit", {"name": "bench", "backend": "hf-seq2seq", "model": str(folder), "batch_size": batch,
-                                       "max_input_tokens": 200, "dtype": "bfloat16", "device": "cuda",
-                                       "generation": {"num_beams": 4, **fixed}}, paragraphs, 192)
-        lines.append(f"| {title} | {n} ({naive.paragraphs}) | {naive.pps:.2f} | {fast.pps:.2f} | {fast.pps / naive.pps:.1f}× |")
-    return lines + [""]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -344,11 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         print("opus-mt-zh-en-shaped Marian:", flush=True)
         lines += cpu_shape("opus-mt-zh-en shape (d_model 512, 6+6 layers, 8 heads, FFN 2048, vocab 65,001), "
                            "random weights", folder, work / "ct2", build_s=time.perf_counter() - t, **opus)
-        lines += gpu_section(work, q)
     lines += ["Reference points from issue 5 (not measured here): CTranslate2 4.8.5 int8 vs `generate` fp32 "
               "on the same opus-mt shape at the CPU settings above measured 4.48× on a 16-core x86 CPU "
-              "(target: ct2 ≥ 4× hf-seq2seq on CPU); an H200 measured 1.35 → 34.5 paragraphs/s for "
-              "naive → batched on the opus-mt shape (target ≥ 25×)."]
+              "(target: ct2 ≥ 4× hf-seq2seq on CPU). The GPU figures are `bench/bench_gpu.py`'s section.", ""]
     write_section("translate", lines)
     return 0
 
