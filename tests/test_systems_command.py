@@ -103,13 +103,13 @@ def test_offline_configs_translate_the_seed(config, tmp_path, monkeypatch):
     assert all(any(r.hyp for r in records) for records in results.values())
 
 
-@pytest.mark.parametrize("config", ["opus-mt.yaml", "nllb.yaml", "m2m100.yaml", "mbart50.yaml", "madlad.yaml",
-                                    "qwen.yaml", "openai.yaml"])
+@pytest.mark.parametrize("config", ["opus-mt.yaml", "opus-mt-ct2.yaml", "nllb.yaml", "m2m100.yaml", "mbart50.yaml",
+                                    "madlad.yaml", "qwen.yaml", "openai.yaml"])
 def test_model_configs_are_valid_down_to_the_download(config, monkeypatch):
     # Every option is accepted by its backend; what stops them here is only the missing network.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-used")
     for system in load_config(REPO / "configs" / config).systems:
-        if system.backend in {"hf-seq2seq", "hf-causal"}:
+        if system.backend in {"hf-seq2seq", "hf-causal", "ct2"}:
             with pytest.raises(BackendError, match="Hub is unreachable"):
                 create_system(system)
         else:
