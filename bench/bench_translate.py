@@ -190,6 +190,7 @@ def evalkit_row(label: str, system: dict[str, Any], paragraphs: list[str], out_t
 
     from evalkit.config import SystemConfig
     from evalkit.systems import Segment, create_system
+    from evalkit.systems.runner import run_translator
 
     start = time.perf_counter()
     with create_system(SystemConfig.model_validate(system)) as translator:
@@ -202,7 +203,9 @@ def evalkit_row(label: str, system: dict[str, Any], paragraphs: list[str], out_t
         for _ in range(repeats):
             _sync(device)
             t = time.perf_counter()
-            results = translator.translate(segments)
+            # The runner's own loop, as `evalkit run` drives a backend (batches of batch_size
+            # paragraphs, ct2 handed parallel_batches of them at once); no cache.
+            results = run_translator(translator, segments, cache=None, progress=False)
             _sync(device)
             times.append(time.perf_counter() - t)
     chunks = sum(r.chunks for r in results)
@@ -298,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
              f"Command: `.venv/bin/python bench/bench_translate.py{' --quick' if q else ''}` (also run by "
              "`bench/run_all.py`). Random-weight models built offline; every contender decodes a forced, "
              "fixed number of tokens per paragraph (so paragraphs/s and tokens/s measure the same work). "
-             "The timed part excludes model loading and conversion; each contender is warmed up on one paragraph; "
+             "The timed part is evalkit's own translate loop (`runner.run_translator`, no cache), without model loading and conversion; each contender is warmed up on one paragraph; "
              "the batched contenders are timed three times and the median is shown.",
              ""]
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-translate-") as tmp:

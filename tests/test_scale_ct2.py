@@ -188,6 +188,75 @@ def test_loading_with_one_thread_per_batch_leaves_torch_its_threads(marian, conv
     assert after == before
 
 
+def test_the_runner_hands_parallel_batches_at_once_and_gets_the_same_hypotheses(marian, converted, monkeypatch,
+                                                                                 tmp_path):
+    # What `evalkit run` does: the runner cuts batch_size paragraphs per batch and hands the ct2
+    # backend parallel_batches of them per call; each model batch is the one a call per batch gives.
+    from evalkit.systems.ct2 import CT2Translator
+
+    recorders: dict[int, _RecordingTranslator] = {}
+    groups: dict[int, list[int]] = {1: [], 2: []}
+    load, translate_batches = CT2Translator._load, CT2Translator.translate_batches
+
+    def recording_load(self):
+        if not self._loaded:
+            load(self)
+            self.translator = recorders[self.parallel_batches] = _RecordingTranslator(self.translator)
+
+    def recording_batches(self, batches):
+        groups[self.parallel_batches].append(len(batches))
+        return translate_batches(self, batches)
+
+    monkeypatch.setattr(CT2Translator, "_load", recording_load)
+    monkeypatch.setattr(CT2Translator, "translate_batches", recording_batches)
+    references = seed_references()
+    hyps = {}
+    for n in (1, 2):
+        system = ct2_system(marian, converted, parallel_batches=n, threads=n)
+        config = RunConfig(reference="unused", cache=str(tmp_path / f"cache{n}.sqlite"), systems=[system])
+        hyps[n] = [r.hyp for r in translate_system(config, system, references)]
+    assert hyps[2] == hyps[1] and any(hyps[1])
+    assert recorders[2].batches == recorders[1].batches
+    assert set(groups[1]) == {1} and max(groups[2]) == 2 and len(groups[2]) < len(groups[1])
+
+
+class _OutOfMemoryAbove(_RecordingTranslator):
+    """Batches of more than ``limit`` sources fail when their results are read, as CTranslate2's GPU
+    out-of-memory error does."""
+
+    def __init__(self, inner, limit: int):
+        super().__init__(inner)
+        self.limit = limit
+
+    def translate_batch(self, source, **kwargs):
+        results = super().translate_batch(source, **kwargs)
+        if len(source) <= self.limit:
+            return results
+
+        class Failed:
+            def result(self):
+                raise RuntimeError("CUDA failed with error out of memory")
+
+        return [Failed() for _ in source]
+
+
+def test_a_batch_out_of_gpu_memory_is_decoded_again_in_halves(marian, converted):
+    segments = [Segment(r.id, r.zh) for r in seed_references() if r.zh][:8]
+    expected = [t.hyp for t in create_system(ct2_system(marian, converted, parallel_batches=2)).translate(segments)]
+    translator = create_system(ct2_system(marian, converted, parallel_batches=2))
+    translator._load()
+    translator.translator = recorder = _OutOfMemoryAbove(translator.translator, limit=2)
+    assert [t.hyp for t in translator.translate(segments)] == expected
+    # First every batch of 4 pieces was queued; then each that failed was decoded again in halves.
+    from evalkit.systems.hf_common import ChunkPlan
+
+    pieces = len(ChunkPlan.of([seg.zh for seg in segments], translator.count_tokens, translator.limit).pieces)
+    queued, again = recorder.batches[:-(-pieces // 4)], recorder.batches[-(-pieces // 4):]
+    failed = [b for b in queued if len(b) > 2]
+    assert all(len(b) == 4 for b in queued[:-1]) and failed and all(len(b) <= 2 for b in again)
+    assert [p for b in failed for p in b] == [p for b in again for p in b]
+
+
 @pytest.mark.parametrize("option,value", [("parallel_batches", 0), ("parallel_batches", "two"),
                                           ("parallel_batches", 1.5), ("threads", -1), ("threads", True)])
 def test_thread_options_must_be_positive_whole_numbers(marian, converted, option, value):

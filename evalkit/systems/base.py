@@ -70,6 +70,9 @@ class Translator(ABC):
     backend: str = ""
     # Paragraphs the runner hands to one ``translate`` call (and commits to the cache together).
     batch_size: int = 32
+    # Such batches the runner hands to one ``translate_batches`` call (a backend that decodes
+    # several at once sets more).
+    concurrent_batches: int = 1
 
     def __init__(self, config: SystemConfig):
         self.config = config
@@ -91,6 +94,12 @@ class Translator(ABC):
     @abstractmethod
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         """One ``Translation`` per segment, in order."""
+
+    def translate_batches(self, batches: Sequence[Sequence[Segment]]) -> list[list[Translation]]:
+        """``translate`` of each batch, in order. A backend that decodes several batches at once
+        overrides it, with the same translations as one call per batch (and no
+        ``PartialTranslationError``: the runner could not tell which batch it belongs to)."""
+        return [self.translate(batch) for batch in batches]
 
     def close(self) -> None:
         """Release models, sessions and pools."""

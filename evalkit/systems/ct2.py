@@ -54,7 +54,7 @@ from evalkit.config import SystemConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.systems.base import checked_options, Segment, Translation, Translator
 from evalkit.systems.chunking import CHUNKING_POLICY
-from evalkit.systems.hf_common import ModelSource, input_limit, resolve_model, translate_chunked
+from evalkit.systems.hf_common import ChunkPlan, ModelSource, input_limit, is_oom, resolve_model, run_batches
 from evalkit.systems.hf_seq2seq import DEFAULTS, Seq2SeqTranslator, detect_family
 
 OPTIONS = {"model", "revision", "tokenizer", "family", "src_lang", "tgt_lang", "prefix", "batch_size",
@@ -390,34 +390,72 @@ class CT2Translator(Seq2SeqTranslator):
         return options
 
     # -- translating -----------------------------------------------------------------------
+    @property
+    def concurrent_batches(self) -> int:  # type: ignore[override]
+        return self.parallel_batches
+
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
+        return self.translate_batches([segments])[0]
+
+    def translate_batches(self, batches: Sequence[Sequence[Segment]]) -> list[list[Translation]]:
+        """hf-seq2seq's ``translate`` of each batch (chunked, length-sorted, cut into
+        ``batch_size`` pieces), every resulting model batch queued at once and decoded
+        ``parallel_batches`` at a time: each model batch holds the same pieces as one call per
+        batch would give it, so the translations are the same."""
         self._load()
-        # hf-seq2seq's length-sorted batches, handed over parallel_batches at a time: each group
-        # is cut back into batch_size batches in _generate, so every batch holds the same pieces
-        # whatever parallel_batches is.
-        return translate_chunked([seg.zh for seg in segments], self.count_tokens, self.limit,
-                                 self.batch_size * self.parallel_batches, self._generate, lengths=self._token_lengths)
+        plans = [ChunkPlan.of([seg.zh for seg in batch], self.count_tokens, self.limit, self._token_lengths)
+                 for batch in batches]
+        model_batches = [[pieces[i:i + self.batch_size] for i in range(0, len(pieces), self.batch_size)]
+                         for pieces in (plan.sorted_pieces() for plan in plans)]
+        outputs = iter(self._decode([b for per_plan in model_batches for b in per_plan]))
+        return [plan.join([text for _ in per_plan for text in next(outputs)])
+                for plan, per_plan in zip(plans, model_batches, strict=True)]
+
+    def _decode(self, batches: list[list[str]]) -> list[list[str]]:
+        """Each batch's outputs, in order; all queued at once (``asynchronous``), decoded by
+        CTranslate2's ``parallel_batches`` workers. A batch that runs out of GPU memory is
+        decoded again in halves, as ``run_batches`` does for hf-seq2seq."""
+        pending = [self._submit(batch) for batch in batches]
+        out = []
+        for batch, results in zip(batches, pending, strict=True):
+            try:
+                out.append(self._texts([r.result() for r in results]))
+            except RuntimeError as exc:
+                error = gpu_library_error(self.name, exc)
+                if error is not None:
+                    raise error from exc
+                if not is_oom(exc) or len(batch) == 1:
+                    raise
+                out.append(run_batches(batch, len(batch) // 2, self._generate))
+        return out
 
     def _generate(self, texts: Sequence[str]) -> list[str]:
+        """One batch, decoded now."""
+        try:
+            return self._texts([r.result() for r in self._submit(texts)])
+        except RuntimeError as exc:
+            error = gpu_library_error(self.name, exc)
+            if error is not None:
+                raise error from exc
+            raise
+
+    def _submit(self, texts: Sequence[str]) -> list[Any]:
+        """Queue one batch: CTranslate2's asynchronous results, one per text."""
         encoded = self.tokenizer([self.prefix + t for t in texts])["input_ids"]
         longest = max((len(ids) for ids in encoded), default=0)
         if longest > self.limit:  # the chunker guarantees this; never cut silently
             raise RuntimeError(f"{self.name}: input of {longest} tokens exceeds the limit {self.limit}")
         source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
         prefix = [list(self.target_prefix) for _ in texts] if self.target_prefix else None
-        size = self.batch_size  # a group halved after a GPU out-of-memory error may be smaller
         try:
-            # asynchronous: the batches are queued at once and decoded by parallel_batches workers.
-            pending = [self.translator.translate_batch(source[i:i + size],
-                                                       target_prefix=prefix[i:i + size] if prefix else None,
-                                                       asynchronous=True, **self.decoding)
-                       for i in range(0, len(source), size)]
-            results = [result.result() for batch in pending for result in batch]
+            return self.translator.translate_batch(source, target_prefix=prefix, asynchronous=True, **self.decoding)
         except RuntimeError as exc:
             error = gpu_library_error(self.name, exc)
             if error is not None:
                 raise error from exc
             raise
+
+    def _texts(self, results: Sequence[Any]) -> list[str]:
         out = []
         for result in results:
             tokens = result.hypotheses[0]

@@ -20,7 +20,8 @@ API
     (missing files, corrupt weights, a tokenizer that cannot be built) is a ``BackendError``.
 ``translate_chunked(sources, count_tokens, limit, batch_size, generate, lengths=None) -> list[Translation]``
     each source split to the limit, every piece of every source translated in length-sorted
-    batches (longest first: out-of-memory shows at once, padding stays small), re-joined per source.
+    batches (longest first: out-of-memory shows at once, padding stays small), re-joined per source
+    (``ChunkPlan``: the split, the order and the re-joining, for a backend that decodes itself).
 ``run_batches(items, batch_size, fn, on_batch=None) -> list``
     ``fn`` over ``items`` in batches; on CUDA out-of-memory the batch is halved and retried.
 """
@@ -210,31 +211,57 @@ def load_pretrained(system_name: str, model_class: Any, source: ModelSource, tok
     return tokenizer, model, device
 
 
+@dataclass
+class ChunkPlan:
+    """Sources split to the model's limit, their pieces in length order (longest first): what
+    ``translate_chunked`` decodes, cut into batches, and how the pieces re-join per source."""
+
+    pieces: list[str]
+    owner: list[int]  # the source each piece comes from
+    truncated: list[bool]  # per source
+    order: list[int]  # piece indices, longest first
+
+    @classmethod
+    def of(cls, sources: Sequence[str], count_tokens: Callable[[str], int], limit: int,
+           lengths: Callable[[list[str]], list[int]] | None = None) -> ChunkPlan:
+        from evalkit.systems.chunking import chunk_text
+
+        pieces: list[str] = []
+        owner: list[int] = []
+        truncated = [False] * len(sources)
+        for i, source in enumerate(sources):
+            chunked = chunk_text(source, count_tokens, limit)
+            truncated[i] = chunked.truncated
+            pieces.extend(chunked.pieces)
+            owner.extend([i] * len(chunked.pieces))
+        sizes = (lengths(pieces) if lengths else [len(p) for p in pieces]) if pieces else []
+        order = sorted(range(len(pieces)), key=lambda k: sizes[k], reverse=True)
+        return cls(pieces, owner, truncated, order)
+
+    def sorted_pieces(self) -> list[str]:
+        return [self.pieces[k] for k in self.order]
+
+    def join(self, outputs: Sequence[str]) -> list[Any]:
+        """One ``Translation`` per source from the outputs of ``sorted_pieces()``, in that order."""
+        from evalkit.systems.base import Translation
+        from evalkit.systems.chunking import join_pieces
+
+        by_piece = [""] * len(self.pieces)
+        for k, text in zip(self.order, outputs, strict=True):
+            by_piece[k] = text
+        grouped: list[list[str]] = [[] for _ in self.truncated]
+        for k, i in enumerate(self.owner):
+            grouped[i].append(by_piece[k])
+        return [Translation(join_pieces(g), chunks=len(g), truncated=t)
+                for g, t in zip(grouped, self.truncated, strict=True)]
+
+
 def translate_chunked(sources: Sequence[str], count_tokens: Callable[[str], int], limit: int, batch_size: int,
                       generate: Callable[[Sequence[str]], list[str]],
                       lengths: Callable[[list[str]], list[int]] | None = None) -> list[Any]:
     """Chunk, translate in length-sorted batches, re-join: one ``Translation`` per source, in order."""
-    from evalkit.systems.base import Translation
-    from evalkit.systems.chunking import chunk_text, join_pieces
-
-    pieces: list[str] = []
-    owner: list[int] = []
-    truncated = [False] * len(sources)
-    for i, source in enumerate(sources):
-        chunked = chunk_text(source, count_tokens, limit)
-        truncated[i] = chunked.truncated
-        pieces.extend(chunked.pieces)
-        owner.extend([i] * len(chunked.pieces))
-    sizes = (lengths(pieces) if lengths else [len(p) for p in pieces]) if pieces else []
-    order = sorted(range(len(pieces)), key=lambda k: sizes[k], reverse=True)
-    outputs = run_batches([pieces[k] for k in order], batch_size, generate)
-    by_piece = [""] * len(pieces)
-    for k, text in zip(order, outputs, strict=True):
-        by_piece[k] = text
-    grouped: list[list[str]] = [[] for _ in sources]
-    for k, i in enumerate(owner):
-        grouped[i].append(by_piece[k])
-    return [Translation(join_pieces(g), chunks=len(g), truncated=t) for g, t in zip(grouped, truncated, strict=True)]
+    plan = ChunkPlan.of(sources, count_tokens, limit, lengths)
+    return plan.join(run_batches(plan.sorted_pieces(), batch_size, generate))
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -206,19 +206,35 @@ finished, then raises, so that those reach the cache."""
 def in_process_batches(translator: Translator) -> BatchRunner:
     """The batch runner of a backend created in this process."""
 
-    def run(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
+    def segments(batch: list[str]) -> list[Segment]:
+        return [Segment(f"#{i}", zh) for i, zh in enumerate(batch)]
+
+    def checked(batch: list[str], results: list[Translation]) -> list[tuple[str, Translation]]:
+        if len(results) != len(batch):
+            raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for "
+                               f"{len(batch)} segments")
+        return list(zip(batch, results, strict=True))
+
+    def one_at_a_time(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
         for batch in batches:
             try:
-                results = translator.translate([Segment(f"#{i}", zh) for i, zh in enumerate(batch)])
+                results = translator.translate(segments(batch))
             except PartialTranslationError as exc:
                 yield [(batch[i], t) for i, t in sorted(exc.done.items())]  # keep what was paid for
                 raise
-            if len(results) != len(batch):
-                raise RuntimeError(f"{translator.name}: backend returned {len(results)} translations for "
-                                   f"{len(batch)} segments")
-            yield list(zip(batch, results, strict=True))
+            yield checked(batch, results)
 
-    return run
+    def concurrently(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
+        group = translator.concurrent_batches
+        for start in range(0, len(batches), group):
+            part = batches[start:start + group]
+            results = translator.translate_batches([segments(batch) for batch in part])
+            if len(results) != len(part):
+                raise RuntimeError(f"{translator.name}: backend returned {len(results)} batches for {len(part)}")
+            for batch, translations in zip(part, results, strict=True):
+                yield checked(batch, translations)
+
+    return concurrently if translator.concurrent_batches > 1 else one_at_a_time
 
 
 def iter_windows(label: str, fingerprint: str, batch_size: int, references: References, run_batches: BatchRunner, *,
