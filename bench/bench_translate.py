@@ -184,35 +184,62 @@ def naive_loop(folder: Path, paragraphs: list[str], out_tokens: int, device: str
                "output length verified")
 
 
-def evalkit_row(label: str, system: dict[str, Any], paragraphs: list[str], out_tokens: int, repeats: int = 1) -> Row:
-    """The backend's own ``translate`` over all paragraphs; with ``repeats`` > 1, the median time."""
+def evalkit_rows(contenders: list[tuple[str, dict[str, Any]]], paragraphs: list[str], out_tokens: int,
+                 repeats: int = 1) -> list[Row]:
+    """Each contender (label, system) timed over all paragraphs, ``repeats`` times, interleaved
+    (A B C, A B C, …) so that a slow spell of a shared machine hits every contender alike; the
+    median per contender."""
     import statistics
 
     from evalkit.config import SystemConfig
     from evalkit.systems import Segment, create_system
+
+    segments = [Segment(f"p{i}", text) for i, text in enumerate(paragraphs)]
+    loaded = []
+    try:
+        for label, system in contenders:
+            start = time.perf_counter()
+            translator = create_system(SystemConfig.model_validate(system))
+            loaded.append(translator)
+            translator.translate([Segment("warm-up", paragraphs[0])])  # loads (for ct2: converts) the model
+            setup_s = time.perf_counter() - start
+            verified = _verify_length(translator, paragraphs[:2], out_tokens)
+            translator.bench = (label, setup_s, verified, [])
+        for _ in range(repeats):
+            for translator in loaded:
+                seconds, _ = _timed_run(translator, segments)
+                translator.bench[3].append(seconds)
+        rows = []
+        for translator in loaded:
+            label, setup_s, verified, times = translator.bench
+            spread = f"; median of {repeats}: {min(times):.1f}–{max(times):.1f} s" if repeats > 1 else ""
+            rows.append(Row(label, len(paragraphs), statistics.median(times), out_tokens * len(paragraphs),
+                            ("output length verified" if verified else "output length NOT as forced") + spread,
+                            setup_s))
+        return rows
+    finally:
+        for translator in loaded:
+            translator.close()
+
+
+def _timed_run(translator: Any, segments: list[Any]) -> tuple[float, list[Any]]:
     from evalkit.systems.runner import run_translator
 
-    start = time.perf_counter()
-    with create_system(SystemConfig.model_validate(system)) as translator:
-        translator.translate([Segment("warm-up", paragraphs[0])])  # loads (for ct2: converts) the model
-        setup_s = time.perf_counter() - start
-        verified = _verify_length(translator, paragraphs[:2], out_tokens)
-        segments = [Segment(f"p{i}", text) for i, text in enumerate(paragraphs)]
-        device = getattr(translator, "device", "cpu")
-        times = []
-        for _ in range(repeats):
-            _sync(device)
-            t = time.perf_counter()
-            # The runner's own loop, as `evalkit run` drives a backend (batches of batch_size
-            # paragraphs, ct2 handed parallel_batches of them at once); no cache.
-            results = run_translator(translator, segments, cache=None, progress=False)
-            _sync(device)
-            times.append(time.perf_counter() - t)
-    chunks = sum(r.chunks for r in results)
-    assert chunks == len(paragraphs), "paragraphs were sized to fit: no chunking expected"
-    spread = f"; median of {repeats}: {min(times):.1f}–{max(times):.1f} s" if repeats > 1 else ""
-    return Row(label, len(paragraphs), statistics.median(times), out_tokens * chunks,
-               ("output length verified" if verified else "output length NOT as forced") + spread, setup_s)
+    device = getattr(translator, "device", "cpu")
+    _sync(device)
+    t = time.perf_counter()
+    # The runner's own loop, as `evalkit run` drives a backend (batches of batch_size paragraphs,
+    # ct2 handed parallel_batches of them at once); no cache.
+    results = run_translator(translator, segments, cache=None, progress=False)
+    _sync(device)
+    seconds = time.perf_counter() - t
+    assert sum(r.chunks for r in results) == len(segments), "paragraphs were sized to fit: no chunking expected"
+    return seconds, results
+
+
+def evalkit_row(label: str, system: dict[str, Any], paragraphs: list[str], out_tokens: int, repeats: int = 1) -> Row:
+    """One contender (``evalkit_rows``)."""
+    return evalkit_rows([(label, system)], paragraphs, out_tokens, repeats)[0]
 
 
 def _verify_length(translator: Any, texts: list[str], out_tokens: int) -> bool:
@@ -248,19 +275,19 @@ def cpu_shape(title: str, folder: Path, converted: Path, n: int, src_tokens: int
         return row
 
     naive = show(naive_loop(folder, paragraphs, out_tokens))
-    hf_greedy = show(evalkit_row("evalkit hf-seq2seq, batched + sorted, fp32, greedy",
-                                 {**base, "backend": "hf-seq2seq", "generation": {"num_beams": 1, **fixed}},
-                                 paragraphs, out_tokens, repeats))
-    hf_beam = show(evalkit_row("evalkit hf-seq2seq, batched + sorted, fp32, beam 4",
-                               {**base, "backend": "hf-seq2seq", "generation": {"num_beams": 4, **fixed}},
-                               paragraphs, out_tokens, repeats))
     threads = default_threads()
     ct2_base = {**base, "backend": "ct2", "compute_type": "int8", "converted_dir": str(converted),
                 "generation": {"num_beams": 4, **fixed}}
-    ct2_serial = show(evalkit_row(f"evalkit ct2, int8, beam 4, one batch at a time ({threads} threads each)",
-                                  {**ct2_base, "parallel_batches": 1}, paragraphs, out_tokens, repeats))
-    ct2 = show(evalkit_row(f"evalkit ct2, int8, beam 4, default: {threads} batches at once (1 thread each)",
-                           ct2_base, paragraphs, out_tokens, repeats))
+    hf_greedy, hf_beam, ct2_serial, ct2 = evalkit_rows([
+        ("evalkit hf-seq2seq, batched + sorted, fp32, greedy",
+         {**base, "backend": "hf-seq2seq", "generation": {"num_beams": 1, **fixed}}),
+        ("evalkit hf-seq2seq, batched + sorted, fp32, beam 4",
+         {**base, "backend": "hf-seq2seq", "generation": {"num_beams": 4, **fixed}}),
+        (f"evalkit ct2, int8, beam 4, one batch at a time ({threads} threads each)", {**ct2_base, "parallel_batches": 1}),
+        (f"evalkit ct2, int8, beam 4, default: {threads} batches at once (1 thread each)", ct2_base),
+    ], paragraphs, out_tokens, repeats)
+    for row in (hf_greedy, hf_beam, ct2_serial, ct2):
+        show(row)
     rows = [naive, hf_greedy, hf_beam, ct2_serial, ct2]
     lines = [
         f"### CPU — {title}",
@@ -302,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
              "`bench/run_all.py`). Random-weight models built offline; every contender decodes a forced, "
              "fixed number of tokens per paragraph (so paragraphs/s and tokens/s measure the same work). "
              "The timed part is evalkit's own translate loop (`runner.run_translator`, no cache), without model loading and conversion; each contender is warmed up on one paragraph; "
-             "the batched contenders are timed three times and the median is shown.",
+             "the batched contenders are timed three times, interleaved (A B C D, A B C D, …, so that a slow spell of "
+             "the machine hits each alike), and the median is shown.",
              ""]
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-translate-") as tmp:
         work = Path(tmp)
