@@ -179,7 +179,6 @@ def naive_loop(folder: Path, paragraphs: list[str], out_tokens: int, device: str
     _sync(device)
     seconds = time.perf_counter() - t
     assert produced == out_tokens * len(paragraphs), (produced, out_tokens * len(paragraphs))
-    del model
     return Row("naive loop (1 generate per paragraph, fp32, greedy)", len(paragraphs), seconds, produced,
                "output length verified")
 
