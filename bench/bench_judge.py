@@ -209,7 +209,7 @@ def main() -> int:
               f"- Corpus: {len(refs)} reference records from {len(by_doc)} articles (ingested with the real aligner); "
               f"{len(clean)} clean body paragraphs (1-1, ≥ 20 Chinese characters, MANIFEST defect `none`); "
               f"up to {per_defect} damaged per defect type (seed 12345); negatives: the other clean paragraphs.",
-              f"- Undamaged corpus: clean paragraphs at suspicion ≥ 0.5: "
+              "- Undamaged corpus: clean paragraphs at suspicion ≥ 0.5: "
               + ", ".join(f"{k} {v}/{len(clean)}" for k, v in clean_neg.items()),
               f"- Wall time: {time.perf_counter() - started:.1f} s", ""]
     lines += ["| systems | defect | n | AUROC | P@0.5 | R@0.5 | P@0.8 | R@0.8 | flags on the damaged |",
