@@ -35,3 +35,11 @@ def write_section(area: str, lines: list[str]) -> Path:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {target.relative_to(REPO)}")
     return target
+
+
+def offline_models() -> None:
+    """Benchmarks build their models offline: never wait on the Hub, and keep tokenizers' own
+    threads out of the timings. Call before transformers is imported."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -38,13 +38,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _results import RESULTS_DIR, write_section  # bench/_results.py: the script's own folder is on sys.path
+from _results import RESULTS_DIR, offline_models, write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+offline_models()
 
 KEPT = 3  # exit status: no GPU here, the section measured on one earlier is kept
 MEASURED_MARK = "<!-- measured on a GPU -->"

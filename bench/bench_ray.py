@@ -27,14 +27,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
+from _results import offline_models, write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+offline_models()
 
 
 def torch_threads() -> int:

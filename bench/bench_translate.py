@@ -42,13 +42,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
+from _results import offline_models, write_section  # bench/_results.py: the script's own folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+offline_models()
 
 # Helsinki-NLP/opus-mt-zh-en config.json (checked against the published file).
 OPUS_ZH_EN = {"d_model": 512, "encoder_layers": 6, "decoder_layers": 6, "encoder_attention_heads": 8,

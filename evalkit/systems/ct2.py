@@ -45,7 +45,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -419,11 +419,9 @@ class CT2Translator(Seq2SeqTranslator):
         out = []
         for batch, results in zip(batches, pending, strict=True):
             try:
-                out.append(self._texts([r.result() for r in results]))
+                with self._gpu_errors():
+                    out.append(self._texts([r.result() for r in results]))
             except RuntimeError as exc:
-                error = gpu_library_error(self.name, exc)
-                if error is not None:
-                    raise error from exc
                 if not is_oom(exc) or len(batch) == 1:
                     raise
                 out.append(run_batches(batch, len(batch) // 2, self._generate))
@@ -431,8 +429,14 @@ class CT2Translator(Seq2SeqTranslator):
 
     def _generate(self, texts: Sequence[str]) -> list[str]:
         """One batch, decoded now."""
-        try:
+        with self._gpu_errors():
             return self._texts([r.result() for r in self._submit(texts)])
+
+    @contextmanager
+    def _gpu_errors(self) -> Iterator[None]:
+        """CTranslate2's missing-CUDA-library failure as the clear BackendError; others unchanged."""
+        try:
+            yield
         except RuntimeError as exc:
             error = gpu_library_error(self.name, exc)
             if error is not None:
@@ -447,13 +451,8 @@ class CT2Translator(Seq2SeqTranslator):
             raise RuntimeError(f"{self.name}: input of {longest} tokens exceeds the limit {self.limit}")
         source = [self.tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
         prefix = [list(self.target_prefix) for _ in texts] if self.target_prefix else None
-        try:
+        with self._gpu_errors():
             return self.translator.translate_batch(source, target_prefix=prefix, asynchronous=True, **self.decoding)
-        except RuntimeError as exc:
-            error = gpu_library_error(self.name, exc)
-            if error is not None:
-                raise error from exc
-            raise
 
     def _texts(self, results: Sequence[Any]) -> list[str]:
         out = []
