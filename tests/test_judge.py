@@ -370,18 +370,23 @@ def test_char_ngrams_and_match_statistics_are_sacrebleus():
 def test_sentence_supports_and_pairwise_chrf_equal_direct_sacrebleu_calls():
     from sacrebleu.metrics import CHRF
 
-    from evalkit.judge.core import _pairwise_chrf
-    from evalkit.judge.sentences import sentence_support, sentence_supports
+    from evalkit.judge.core import _pairwise_chrf_ngrams
+    from evalkit.judge.ngrams import char_ngrams
+    from evalkit.judge.sentences import (
+        sentence_ngrams,
+        sentence_support,
+        sentence_supports_ngrams,
+    )
 
     output = " ".join(en for _zh, en in CLEAN[:4])
-    sentences = [en for _zh, en in CLEAN] + ["", "x"]
-    assert sentence_supports(sentences, output) == [sentence_support(s, output) for s in sentences]
-    assert sentence_supports(sentences, "  ") == [0.0] * len(sentences)
+    sentences = [en for _zh, en in CLEAN] + ["", " \t", "x"]
+    assert sentence_supports_ngrams(sentence_ngrams(sentences), char_ngrams(output)) == \
+        [sentence_support(s, output) for s in sentences]
     texts = [en for _zh, en in CLEAN[:4]]
     chrf = CHRF()
     expected = [0.5 * (chrf.sentence_score(texts[i], [texts[j]]).score + chrf.sentence_score(texts[j], [texts[i]]).score)
                 for i in range(len(texts)) for j in range(i + 1, len(texts))]
-    assert _pairwise_chrf(texts) == expected
+    assert _pairwise_chrf_ngrams([char_ngrams(t) for t in texts]) == expected
 
 
 def _mixed_corpus():

@@ -67,6 +67,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evalkit.judge.names import check_names, reading_as_name
+from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
 from evalkit.judge.numbers import (
     conflicting_date,
@@ -75,7 +76,12 @@ from evalkit.judge.numbers import (
     rendered,
     zh_numbers,
 )
-from evalkit.judge.sentences import english_sentences, sentence_ngrams, sentence_supports_ngrams
+from evalkit.judge.sentences import (
+    _precision_metric,
+    english_sentences,
+    sentence_ngrams,
+    sentence_supports_ngrams,
+)
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -334,13 +340,9 @@ def addition_flag(ref: ReferenceRecord, length_z: float, combined: float, weak: 
     return Flag("addition", evidence, _strength(combined, params.z_length))
 
 
-def _pairwise_chrf(texts: Sequence[str]) -> list[float]:
-    """chrF similarity of every pair of ``texts`` (i < j, in order), averaged over both directions."""
-    return _pairwise_chrf_ngrams([char_ngrams(t) for t in texts])
-
-
 def _pairwise_chrf_ngrams(ngrams: Sequence[NGrams]) -> list[float]:
-    """``_pairwise_chrf`` of texts given as their ``ngrams.NGrams``.
+    """chrF similarity of every pair of texts given as their ``ngrams.NGrams`` (i < j, in order),
+    averaged over both directions.
 
     chrF is asymmetric (recall-weighted), so each pair is scored both ways, exactly as
     ``CHRF().sentence_score(a, [b])`` and ``(b, [a])`` do — but each text's character n-grams are
@@ -689,9 +691,6 @@ def prepare() -> None:
     """Load what the judge reads on every paragraph (CC-CEDICT readings, sacrebleu metric
     objects): done once in a process that then forks workers, they share it instead of each
     loading it (~1.5 s and ~130 MB apiece)."""
-    from evalkit.judge.names import prepare as prepare_names
-    from evalkit.judge.sentences import _precision_metric
-
     prepare_names()
     _precision_metric()
     _chrf_metric()

@@ -79,7 +79,6 @@ def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
 # are memoised, in a bounded cache.
 @functools.lru_cache(maxsize=32768)
 def _segmentations(word: str, strict: bool) -> tuple[tuple[str, ...], ...]:
-    out: list[tuple[str, ...]] = []
     valid = syllable_set()
     parts = _APOSTROPHE.split(word.lower())
 
@@ -100,7 +99,7 @@ def _segmentations(word: str, strict: bool) -> tuple[tuple[str, ...], ...]:
     pieces = [split(p) for p in parts]
     if not all(pieces):
         return ()
-    out = [()]
+    out: list[tuple[str, ...]] = [()]
     for options in pieces:
         out = [a + b for a in out for b in options]
     return tuple(out[:16])

@@ -29,8 +29,8 @@ class NGrams(NamedTuple):
     totals: list[int]
 
 
-def char_ngrams(text: str, order: int = CHAR_ORDER) -> NGrams:
-    """``helpers.extract_all_char_ngrams(text, order)`` (whitespace removed) and the totals.
+def char_ngrams(text: str) -> NGrams:
+    """``helpers.extract_all_char_ngrams(text, CHAR_ORDER)`` (whitespace removed) and the totals.
 
     The order-n grams are built from the order-(n-1) ones by appending one character (C-level
     ``map``), rather than by slicing the line once per position and order.
@@ -39,7 +39,7 @@ def char_ngrams(text: str, order: int = CHAR_ORDER) -> NGrams:
     counts: list[Counter[str]] = []
     totals: list[int] = []
     grams: list[str] = list(line)
-    for n in range(1, order + 1):
+    for n in range(1, CHAR_ORDER + 1):
         if n > 1:
             grams = list(map(add, grams[:-1], line[n - 1:]))
         counts.append(Counter(grams))

@@ -56,20 +56,13 @@ def sentence_support(sentence: str, output: str) -> float:
     return float(_precision_metric().sentence_score(sentence, [output]).score)
 
 
-def sentence_supports(sentences: list[str], output: str) -> list[float]:
-    """``sentence_support`` of each sentence against the same ``output``, every text's n-grams
-    extracted once (``sentence_supports_ngrams``)."""
-    if not output.strip():
-        return [0.0] * len(sentences)
-    return sentence_supports_ngrams(sentence_ngrams(sentences), char_ngrams(output))
+def sentence_ngrams(sentences: list[str]) -> list[NGrams]:
+    """Each sentence's ``ngrams.NGrams``. A blank sentence has no n-grams, and sacrebleu's
+    ``_compute_f_score`` of statistics with no hypothesis n-grams is 0.0, as its support is."""
+    return [char_ngrams(sentence) for sentence in sentences]
 
 
-def sentence_ngrams(sentences: list[str]) -> list[NGrams | None]:
-    """Each sentence's ``ngrams.NGrams`` (None: a blank sentence, whose support is 0)."""
-    return [char_ngrams(sentence) if sentence.strip() else None for sentence in sentences]
-
-
-def sentence_supports_ngrams(sentences: list[NGrams | None], output: NGrams) -> list[float]:
+def sentence_supports_ngrams(sentences: list[NGrams], output: NGrams) -> list[float]:
     """``sentence_support`` of each sentence (``sentence_ngrams``) against an output given as its
     ``ngrams.NGrams`` (of a non-blank output).
 
@@ -80,4 +73,4 @@ def sentence_supports_ngrams(sentences: list[NGrams | None], output: NGrams) -> 
     ``_compute_f_score`` of them, so the numbers are identical.
     """
     f_score = _precision_metric()._compute_f_score
-    return [0.0 if grams is None else float(f_score(match_statistics(grams, output))) for grams in sentences]
+    return [float(f_score(match_statistics(grams, output))) for grams in sentences]
