@@ -5,12 +5,17 @@ Each ``bench_<area>.py`` writes ``bench/results/<area>.md``; ``run_all.py`` conc
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import platform
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "bench" / "results"
+# A bench script's exit status for "nothing measurable on this machine; the section measured
+# elsewhere is kept" (bench_gpu.py without CUDA); run_all.py shows it as "kept".
+KEPT = 3
 
 
 def machine() -> str:
@@ -35,6 +40,24 @@ def write_section(area: str, lines: list[str]) -> Path:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {target.relative_to(REPO)}")
     return target
+
+
+def write_outcome(area: str, rc: int, seconds: float, load: str) -> dict:
+    """Write ``bench/results/<area>.json``, the section's outcome that RESULTS.md's table shows:
+    when it was measured (now), the exit status, the wall time and the 1-minute load average
+    before it. Written by ``run_all.py`` for every script it runs, and by ``bench_gpu.py`` itself
+    when it measures on a GPU machine (its section then travels back with its own outcome)."""
+    outcome = {"area": area, "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "rc": rc,
+               "seconds": round(seconds, 1), "load": load}
+    target = RESULTS_DIR / f"{area}.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+    return outcome
+
+
+def load_average() -> str:
+    """The 1-minute load average, as the outcome records it."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def offline_models() -> None:

@@ -12,21 +12,23 @@ naive loop is one fp32 greedy ``generate`` per paragraph on a sample (an eighth)
 ``hf-seq2seq`` in bf16 with beam 4 (its default decoding) and large batches. Loading is not timed.
 
 Where no CUDA device is present the section is not rewritten: figures measured on a GPU machine
-stay in bench/results/gpu.md (the script exits with status 3, which ``run_all.py`` reports as
-"kept"), or, if there are none yet, the section says "not measured". CTranslate2's GPU path is
-not measured: its 4.x wheels need CUDA 12 (``libcublas.so.12``) and the machines lent here have
-CUDA 13; the ``ct2`` backend reports that as a clear error pointing to ``hf-seq2seq``.
+stay in bench/results/gpu.md, their outcome in bench/results/gpu.json (the script exits with
+status 3, which ``run_all.py`` reports as "kept"), or, if there are none yet, the section says
+"not measured". CTranslate2's GPU path is not measured: its 4.x wheels need CUDA 12
+(``libcublas.so.12``) and the machines lent here have CUDA 13; the ``ct2`` backend reports that
+as a clear error pointing to ``hf-seq2seq``.
 
 ``--dry-run`` runs the section's code on the CPU with 4 paragraphs and 8 output tokens and prints
 the table without writing it: a check of the script before spending GPU time.
 
 On a lent GPU machine (torch and transformers are in its image; pydantic and the other
 evalkit dependencies it lacks travel as wheels, see bench/README.md):
-``python3 bench/bench_gpu.py`` writes bench/results/gpu.md; bring it back and run
-``.venv/bin/python bench/run_all.py --only gpu`` here to fold it into RESULTS.md (the section is
-kept as measured).
+``python3 bench/bench_gpu.py`` writes bench/results/gpu.md and its outcome, bench/results/gpu.json
+(date, exit status, wall time, load, as ``run_all.py`` writes it); bring both back and run
+``.venv/bin/python bench/run_all.py --only gpu`` here to fold them into RESULTS.md (the section
+and its date are kept as measured).
 
-Writes bench/results/gpu.md.
+Writes bench/results/gpu.md (and, when it measures on a GPU, bench/results/gpu.json).
 """
 
 from __future__ import annotations
@@ -36,15 +38,15 @@ import datetime as dt
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from _results import RESULTS_DIR, offline_models, write_section  # bench/_results.py: the script's own folder is on sys.path
+import _results  # bench/_results.py: the script's own folder is on sys.path
+from _results import KEPT, RESULTS_DIR, load_average, offline_models, write_outcome, write_section
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(_results.REPO))
 offline_models()
 
-KEPT = 3  # exit status: no GPU here, the section measured on one earlier is kept
 MEASURED_MARK = "<!-- measured on a GPU -->"
 
 
@@ -96,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer paragraphs")
     parser.add_argument("--dry-run", action="store_true", help="the same code on the CPU, tiny sizes; writes nothing")
     args = parser.parse_args(argv)
+    started, load = time.perf_counter(), load_average()
     import torch
 
     head = ["## GPU throughput at the real shapes: naive loop vs evalkit hf-seq2seq", ""]
+    quick = " --quick" if args.quick else ""
     if args.dry_run:
         with tempfile.TemporaryDirectory(prefix="evalkit-bench-gpu-") as tmp:
             os.environ["EVALKIT_CACHE"] = str(Path(tmp) / "cache.sqlite")
@@ -107,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         earlier = RESULTS_DIR / "gpu.md"
         if earlier.exists() and MEASURED_MARK in earlier.read_text(encoding="utf-8"):
-            print(f"no CUDA device: keeping the GPU figures in {earlier.relative_to(REPO)}")
+            print(f"no CUDA device: keeping the GPU figures in {earlier.relative_to(_results.REPO)}")
             return KEPT
         write_section("gpu", head + [
+            (f"Command: `.venv/bin/python bench/bench_gpu.py{quick}` (also run by `bench/run_all.py`), on a machine "
+             "without CUDA."), "",
             "**Not measured — no GPU in the session that ran this.** The GPU target of issue 5 (evalkit's batched "
             "path ≥ 25× the naive loop at the opus-mt shape; NLLB-600M shape too) needs a CUDA machine: run "
             "`python3 bench/bench_gpu.py` there (bench/README.md says how). CTranslate2's GPU path is not "
@@ -120,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["EVALKIT_CACHE"] = str(Path(tmp) / "cache.sqlite")
         measured = measure(Path(tmp), "cuda", args.quick)
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    write_section("gpu", head + [MEASURED_MARK, f"Command: `python3 bench/bench_gpu.py{' --quick' if args.quick else ''}`"
+    write_section("gpu", head + [MEASURED_MARK, f"Command: `python3 bench/bench_gpu.py{quick}`"
                                  f" on the GPU machine, {stamp}.", ""] + measured)
+    # The outcome travels with the section: back on a machine without CUDA, `run_all.py --only gpu`
+    # keeps both (exit 3), so RESULTS.md's table shows when and how the GPU figures were measured.
+    write_outcome("gpu", 0, time.perf_counter() - started, load)
     return 0
 
 

@@ -15,10 +15,10 @@ A synthetic run folder of N paragraphs is made by replicating the seed reference
            Markdown/HTML/CSV/JUnit); the judge's share of its time is ``judge_s`` in summary.json.
 
 Default sizes: 10,000, 100,000 and 1,000,000 paragraphs — the 1M run is measured, not
-extrapolated, and takes most of this script's ~40 minutes on 2 cores. ``--paired-at N`` adds a
-second system (the gloss hypotheses with every fifth word dropped) at N paragraphs and runs
-score and report again: two systems bring the paired significance tests (paired bootstrap and
-approximate randomisation over the stored statistics).
+extrapolated, and takes most of this script's wall time (RESULTS.md's table gives it).
+``--paired-at N`` adds a second system (the gloss hypotheses with every fifth word dropped) at
+N paragraphs and runs score and report again: two systems bring the paired significance tests
+(paired bootstrap and approximate randomisation over the stored statistics).
 
 The translate stage is not included (its per-paragraph state is the cache, on disk); ingest is
 measured by bench_ingest.py.
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from _results import write_section  # bench/_results.py: the script's own folder is on sys.path
 
@@ -58,8 +59,10 @@ def make_run(folder: Path, n: int, seed_refs: list, seed_hyps: dict, paired: boo
 
     layout = RunLayout.at(folder)
     layout.hyps_dir.mkdir(parents=True, exist_ok=True)
-    second = layout.hyps("gloss-b").open("w", encoding="utf-8") if paired else None
-    with layout.reference.open("w", encoding="utf-8") as refs, layout.hyps("gloss").open("w", encoding="utf-8") as hyps:
+    with ExitStack() as files:
+        refs = files.enter_context(layout.reference.open("w", encoding="utf-8"))
+        hyps = files.enter_context(layout.hyps("gloss").open("w", encoding="utf-8"))
+        second = files.enter_context(layout.hyps("gloss-b").open("w", encoding="utf-8")) if paired else None
         for i in range(n):
             base = seed_refs[i % len(seed_refs)]
             copy = i // len(seed_refs)
@@ -72,8 +75,6 @@ def make_run(folder: Path, n: int, seed_refs: list, seed_hyps: dict, paired: boo
             if second is not None:
                 other = dict(hyp, system=hyp["system"].replace("gloss@", "gloss-b@", 1), hyp=_drop_fifth_words(hyp["hyp"]))
                 second.write(json.dumps(other, ensure_ascii=False) + "\n")
-    if second is not None:
-        second.close()
     systems = [{"name": "gloss", "backend": "gloss"}] + ([{"name": "gloss-b", "backend": "gloss"}] if paired else [])
     config = {"reference": str(layout.reference), "out": str(folder), "systems": systems, "scoring": SCORING}
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
@@ -120,15 +121,6 @@ READ_ONLY = """
 from evalkit.records import read_hypotheses, read_references
 refs = read_references(ARGS[0]); hyps = read_hypotheses(ARGS[1])
 """
-
-
-# The same sizes measured before this session's changes (commit baedda0: score and report
-# streamed, the judge single-process, sacrebleu's paired tests), same script and machine type,
-# previous session: s / peak MiB. Times on a shared machine are indicative.
-BEFORE_COMMIT = "baedda0"
-BEFORE = {
-    100_000: {"read reference + hyps": (4.5, 357), "evalkit score": (133.9, 59), "evalkit report": (266.2, 190)},
-}
 
 
 def _judge_seconds(folder: Path) -> float | None:
@@ -230,18 +222,6 @@ def main(argv: list[str] | None = None) -> int:
         if paired_judge_s is not None:
             lines.append(f"| (of which the judge, `judge_s`) | "
                          f"{'–' if judge_s.get(paired_at) is None else f'{judge_s[paired_at]:.1f} s'} | {paired_judge_s:.1f} s |")
-        lines.append("")
-    common = [n for n in sizes if n in BEFORE]
-    if common:
-        lines += [f"Before → after at the same size (commit {BEFORE_COMMIT}, before this session's parallel judge, "
-                  "streamed ingest/translate and O(n) paired tests; same script and machine type, measured in the "
-                  "previous session, so the times are indicative): s / peak MiB.", "",
-                  "| stage | " + " | ".join(f"{n:,} paragraphs" for n in common) + " |",
-                  "| --- | " + " | ".join("---" for _ in common) + " |"]
-        for stage in ("read reference + hyps", "evalkit score", "evalkit report"):
-            cells = [f"{BEFORE[n][stage][0]:.1f} / {BEFORE[n][stage][1]:.0f} → "
-                     f"{results[n][stage][0]:.1f} / {results[n][stage][1]:.0f}" for n in common]
-            lines.append(f"| {stage} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(
         f"**Verdict:** from {lo:,} to {hi:,} paragraphs the peak of `evalkit score` grows "

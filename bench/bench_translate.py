@@ -187,36 +187,31 @@ def evalkit_rows(contenders: list[tuple[str, dict[str, Any]]], paragraphs: list[
     (A B C, A B C, …) so that a slow spell of a shared machine hits every contender alike; the
     median per contender."""
     import statistics
+    from contextlib import ExitStack
 
     from evalkit.config import SystemConfig
     from evalkit.systems import Segment, create_system
 
     segments = [Segment(f"p{i}", text) for i, text in enumerate(paragraphs)]
-    loaded = []
-    try:
+    with ExitStack() as stack:  # every translator closed on the way out, whatever happens
+        loaded = []  # (label, translator, setup seconds, output length verified, timed seconds per repeat)
         for label, system in contenders:
             start = time.perf_counter()
-            translator = create_system(SystemConfig.model_validate(system))
-            loaded.append(translator)
+            translator = stack.enter_context(create_system(SystemConfig.model_validate(system)))
             translator.translate([Segment("warm-up", paragraphs[0])])  # loads (for ct2: converts) the model
             setup_s = time.perf_counter() - start
-            verified = _verify_length(translator, paragraphs[:2], out_tokens)
-            translator.bench = (label, setup_s, verified, [])
+            loaded.append((label, translator, setup_s, _verify_length(translator, paragraphs[:2], out_tokens), []))
         for _ in range(repeats):
-            for translator in loaded:
+            for _label, translator, _setup_s, _verified, times in loaded:
                 seconds, _ = _timed_run(translator, segments)
-                translator.bench[3].append(seconds)
+                times.append(seconds)
         rows = []
-        for translator in loaded:
-            label, setup_s, verified, times = translator.bench
+        for label, _translator, setup_s, verified, times in loaded:
             spread = f"; median of {repeats}: {min(times):.1f}–{max(times):.1f} s" if repeats > 1 else ""
             rows.append(Row(label, len(paragraphs), statistics.median(times), out_tokens * len(paragraphs),
                             ("output length verified" if verified else "output length NOT as forced") + spread,
                             setup_s))
         return rows
-    finally:
-        for translator in loaded:
-            translator.close()
 
 
 def _timed_run(translator: Any, segments: list[Any]) -> tuple[float, list[Any]]:
@@ -307,6 +302,10 @@ def cpu_shape(title: str, folder: Path, converted: Path, n: int, src_tokens: int
     return lines
 
 
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice", 3: "three times"}.get(n, f"{n} times")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -314,10 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     # Full: the settings of the issue's 16-core reference measurement (64 paragraphs, 100 → 64 tokens,
     # batch 16, beam 4); they fit in a few minutes on 2 cores, so they are not scaled down.
-    # The batched contenders are timed three times (median): one run of a few seconds on a shared
-    # 2-core machine varies by ±15%, enough to move the ct2/hf-seq2seq ratio across its target.
-    opus = {"n": 16 if q else 64, "src_tokens": 100, "out_tokens": 16 if q else 64, "batch": 16, "repeats": 1 if q else 3}
-    tiny = {"n": 32 if q else 128, "src_tokens": 40, "out_tokens": 32, "batch": 16, "repeats": 1 if q else 3}
+    # The batched contenders are timed three times (median; once with --quick): single runs of a few
+    # seconds on a shared 2-core machine vary enough to move the ct2/hf-seq2seq ratio across its target.
+    repeats = 1 if q else 3
+    opus = {"n": 16 if q else 64, "src_tokens": 100, "out_tokens": 16 if q else 64, "batch": 16, "repeats": repeats}
+    tiny = {"n": 32 if q else 128, "src_tokens": 40, "out_tokens": 32, "batch": 16, "repeats": repeats}
+    timed = (f"the batched contenders are timed {_times(repeats)}, interleaved (A B C D, A B C D, …, so that a slow "
+             "spell of the machine hits each alike), and the median is shown." if repeats > 1 else
+             "the batched contenders are timed once each, one after the other (A B C D).")
 
     from tests.tiny_models import build_marian
 
@@ -326,8 +329,7 @@ def main(argv: list[str] | None = None) -> int:
              "`bench/run_all.py`). Random-weight models built offline; every contender decodes a forced, "
              "fixed number of tokens per paragraph (so paragraphs/s and tokens/s measure the same work). "
              "The timed part is evalkit's own translate loop (`runner.run_translator`, no cache), without model loading and conversion; each contender is warmed up on one paragraph; "
-             "the batched contenders are timed three times, interleaved (A B C D, A B C D, …, so that a slow spell of "
-             "the machine hits each alike), and the median is shown.",
+             + timed,
              ""]
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-translate-") as tmp:
         work = Path(tmp)

@@ -24,6 +24,9 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+# bench/_results.py: the script's own folder is on sys.path
+from _results import KEPT, load_average, write_outcome
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS_DIR = BENCH / "results"
@@ -31,8 +34,6 @@ RESULTS = BENCH / "RESULTS.md"
 
 # Sections in reading order; any other bench_*.py follows alphabetically.
 ORDER = ["translate", "gpu", "ray", "scoring", "ingest", "memory", "gold", "judge", "e2e"]
-# A script's exit status for "nothing measurable here; the section measured elsewhere is kept".
-KEPT = 3
 VERSIONS = ["torch", "transformers", "ctranslate2", "ray", "sacrebleu", "sentencepiece"]
 
 
@@ -144,17 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         area = script.stem.removeprefix("bench_")
         cmd = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         print(f"== {area}: {' '.join(cmd)}", flush=True)
-        load = f"{os.getloadavg()[0]:.2f}"
+        load = load_average()
         t = time.perf_counter()
         rc = subprocess.run(cmd, cwd=REPO, env=env).returncode
         secs = time.perf_counter() - t
-        print(f"== {area}: exit {rc} in {secs:.1f} s", flush=True)
         if rc == KEPT:  # nothing to measure on this machine (bench_gpu.py without CUDA): section and date kept
+            print(f"== {area}: kept (exit {rc} in {secs:.1f} s: nothing to measure here; the section and its "
+                  "outcome measured elsewhere stay)", flush=True)
             continue
-        outcome = {"area": area, "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "rc": rc,
-                   "seconds": round(secs, 1), "load": load}
-        (RESULTS_DIR / f"{area}.json").write_text(json.dumps(outcome) + "\n", encoding="utf-8")
-        outcomes.append(outcome)
+        print(f"== {area}: exit {rc} in {secs:.1f} s", flush=True)
+        outcomes.append(write_outcome(area, rc, secs, load))
         if rc != 0:
             # Keep the failure visible in RESULTS.md instead of silently reusing an old section.
             (RESULTS_DIR / f"{area}.md").write_text(
