@@ -158,7 +158,7 @@ def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str,
                      lookups: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant.
     ``lookups``: the run's ``pipeline.open_hyps``, already opened."""
-    from evalkit.corpus.reference_set import iter_references
+    from evalkit.reference_set import iter_references
     from evalkit.metrics.scoring import HIGHER_IS_BETTER, scoring_pool
     from evalkit.metrics.scoring import paired_tests as run_paired
     from evalkit.pipeline import open_hyps

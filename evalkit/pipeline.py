@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 
 from evalkit.config import RunConfig, load_config
-from evalkit.corpus.reference_set import (
+from evalkit.reference_set import (
     check_unique_ids,
     iter_references,
     prepare_references,

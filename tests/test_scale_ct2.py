@@ -274,11 +274,23 @@ class _NoCublasTranslator:
         raise RuntimeError(CUBLAS_MESSAGE)
 
 
+class _NoCublasWhenDecoding(_NoCublasTranslator):
+    """The batch is queued; reading its result fails (CTranslate2's asynchronous path)."""
+
+    def translate_batch(self, source, **kwargs):
+        class Failed:
+            def result(self):
+                raise RuntimeError(CUBLAS_MESSAGE)
+
+        return [Failed() for _ in source]
+
+
 def _fail_on_load(*args, **kwargs):
     raise RuntimeError(CUBLAS_MESSAGE)
 
 
-@pytest.mark.parametrize("failing", [_fail_on_load, _NoCublasTranslator], ids=["at-load", "at-first-batch"])
+@pytest.mark.parametrize("failing", [_fail_on_load, _NoCublasTranslator, _NoCublasWhenDecoding],
+                         ids=["at-load", "at-first-batch", "at-first-result"])
 def test_missing_cuda_12_library_is_a_clear_error_that_points_to_hf_seq2seq(marian, converted, monkeypatch, failing):
     import ctranslate2
 

@@ -94,9 +94,9 @@ def test_windows_on_ray_match_in_process_windows_one_pipeline_each(local_ray, ma
     pipelines: list[int] = []
     run_pipeline = ray_engine._run_pipeline
 
-    def recording(ray, engine, system, spec, fingerprint, batches, *rest):
+    def recording(ray, engine, system, spec, fingerprint, batches):
         pipelines.append(sum(len(b) for b in batches))
-        return run_pipeline(ray, engine, system, spec, fingerprint, batches, *rest)
+        return run_pipeline(ray, engine, system, spec, fingerprint, batches)
 
     monkeypatch.setattr(ray_engine, "_run_pipeline", recording)
     translate_to_files(local, path, tmp_path / "local")

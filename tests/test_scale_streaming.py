@@ -138,7 +138,7 @@ def test_ingest_memory_does_not_grow_with_the_documents(tmp_path):
 
 
 def _prepare(tmp_path: Path, reference: Path) -> Path:
-    from evalkit.corpus.reference_set import prepare_references
+    from evalkit.reference_set import prepare_references
 
     layout = RunLayout.at(tmp_path / "run")
     prepare_references(RunConfig(reference=str(reference), systems=[]), layout)

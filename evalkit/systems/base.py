@@ -96,9 +96,10 @@ class Translator(ABC):
         """One ``Translation`` per segment, in order."""
 
     def translate_batches(self, batches: Sequence[Sequence[Segment]]) -> list[list[Translation]]:
-        """``translate`` of each batch, in order. A backend that decodes several batches at once
-        overrides it, with the same translations as one call per batch (and no
-        ``PartialTranslationError``: the runner could not tell which batch it belongs to)."""
+        """``translate`` of each batch, in order; the runner calls it with ``concurrent_batches``
+        batches at a time when that is more than 1. A backend that decodes several batches at once
+        overrides both, with the same translations as one call per batch. (A
+        ``PartialTranslationError`` raised here keeps nothing: its indices could name any batch.)"""
         return [self.translate(batch) for batch in batches]
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """``evalkit translate --config FILE [--system NAME] [--out DIR] [--refresh]``.
 
 Writes the run folder's ``reference.jsonl`` (the config's reference set, checked, or its
-``sources`` ingested: ``corpus.reference_set.prepare_references``, as ``evalkit run`` does, so ``evalkit
+``sources`` ingested: ``reference_set.prepare_references``, as ``evalkit run`` does, so ``evalkit
 score`` and ``evalkit report`` can follow), translates it window by window with the configured
 systems into ``<out>/hyps/<system>.jsonl`` and prints one line per system. Memory does not grow
 with the reference set (``systems.runner``), except for precomputed ``file`` systems.
@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from evalkit.config import load_config
 
 
 def main(args: argparse.Namespace) -> int:
-    from evalkit.corpus.reference_set import prepare_references
+    from evalkit.reference_set import prepare_references
     from evalkit.layout import RunLayout
     from evalkit.systems.runner import select_systems, translate_to_files
 
@@ -33,5 +32,5 @@ def main(args: argparse.Namespace) -> int:
                                  refresh=bool(getattr(args, "refresh", False)))
     for name, stats in results.items():
         print(f"{name}: {stats.paragraphs} paragraphs ({stats.cached} from cache, {stats.chunked} split into chunks, "
-              f"{stats.truncated} truncated) -> {Path(config.out) / 'hyps' / (name + '.jsonl')}")
+              f"{stats.truncated} truncated) -> {stats.path}")
     return 0

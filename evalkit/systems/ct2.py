@@ -270,6 +270,7 @@ class CT2Translator(Seq2SeqTranslator):
         default_parallel = self.threads if self.device == "cpu" else 1
         self.parallel_batches = _positive(options.get("parallel_batches"), default_parallel, "parallel_batches",
                                           self.name)
+        self.concurrent_batches = self.parallel_batches  # the runner hands this many batches per call
 
     def _device_and_compute(self) -> tuple[str, str]:
         try:
@@ -390,10 +391,6 @@ class CT2Translator(Seq2SeqTranslator):
         return options
 
     # -- translating -----------------------------------------------------------------------
-    @property
-    def concurrent_batches(self) -> int:  # type: ignore[override]
-        return self.parallel_batches
-
     def translate(self, segments: Sequence[Segment]) -> list[Translation]:
         return self.translate_batches([segments])[0]
 
@@ -419,18 +416,22 @@ class CT2Translator(Seq2SeqTranslator):
         out = []
         for batch, results in zip(batches, pending, strict=True):
             try:
-                with self._gpu_errors():
-                    out.append(self._texts([r.result() for r in results]))
+                out.append(self._collect(results))
             except RuntimeError as exc:
-                if not is_oom(exc) or len(batch) == 1:
+                if not is_oom(exc):
                     raise
-                out.append(run_batches(batch, len(batch) // 2, self._generate))
+                # Halved down to one (run_batches' clear error if even one does not fit).
+                out.append(run_batches(batch, max(1, len(batch) // 2), self._generate))
         return out
 
     def _generate(self, texts: Sequence[str]) -> list[str]:
         """One batch, decoded now."""
+        return self._collect(self._submit(texts))
+
+    def _collect(self, results: Sequence[Any]) -> list[str]:
+        """The texts of one queued batch, once CTranslate2 has decoded it."""
         with self._gpu_errors():
-            return self._texts([r.result() for r in self._submit(texts)])
+            return self._texts([r.result() for r in results])
 
     @contextmanager
     def _gpu_errors(self) -> Iterator[None]:

@@ -11,7 +11,7 @@ How a system is run
    and reports its fingerprint and batch size. It runs where the workers run because a backend
    may choose its precision from the device it finds (``ct2`` picks int8 on CPU, float16 on GPU),
    and the fingerprint — the cache key — must be the workers' one, not the driver's.
-2. **Window by window** (``runner.WINDOW`` paragraphs, read from the reference file as the
+2. **Window by window** (``engine.window`` paragraphs, default ``runner.WINDOW``; read from the reference file as the
    in-process runner reads them; memory depends on the window, not on the corpus):
    a. **Cache first.** The driver looks the window's source paragraphs up in the SQLite cache;
       only the misses are dispatched. Workers never open the cache: one writer, no lock
@@ -39,17 +39,18 @@ until a config asks for it.
 from __future__ import annotations
 
 import json
-import logging
 import os
+import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.config import EngineConfig, RunConfig, SystemConfig
-from evalkit.errors import BackendError, ConfigError
+from evalkit.errors import BackendError, ConfigError, EvalkitError
 from evalkit.records import HypothesisRecord
 from evalkit.systems.base import Translation
 
-log = logging.getLogger("evalkit.systems")
+if TYPE_CHECKING:
+    from evalkit.systems.runner import References
 
 # Backends with no model to replicate: their work stays on the driver.
 IN_PROCESS_BACKENDS = frozenset({"file"})
@@ -126,9 +127,9 @@ class _TranslateActor:
         except Exception as exc:  # noqa: BLE001  (reported with the first batch)
             self.error = _error_text(exc)
 
-    def translate(self, batch_id: int, sources_json: str) -> dict[str, Any]:
-        """One batch (its sources as a JSON list): ``{"batch", "fingerprint", "results", "error"}``,
-        ``results`` a JSON list of ``[hyp, chunks, truncated]`` or null per source."""
+    def translate(self, sources_json: str) -> tuple[str, str]:
+        """One batch (its sources as a JSON list): ``results``, a JSON list of ``[hyp, chunks,
+        truncated]`` or null per source, and ``error`` (empty: none)."""
         from evalkit.systems.base import PartialTranslationError, Segment
 
         sources = json.loads(sources_json)
@@ -147,32 +148,29 @@ class _TranslateActor:
                     results[i] = [t.hyp, t.chunks, t.truncated]
             except Exception as exc:  # noqa: BLE001  (travels back as data)
                 error = _error_text(exc)
-        return {"batch": int(batch_id), "fingerprint": self.fingerprint,
-                "results": json.dumps(results, ensure_ascii=False), "error": error}
+        return json.dumps(results, ensure_ascii=False), error
 
     def __call__(self, rows: dict[str, Any]) -> dict[str, list[Any]]:
         """``map_batches``' entry point: every row is one batch of the window."""
         out: dict[str, list[Any]] = {"batch": [], "fingerprint": [], "results": [], "error": []}
         for batch_id, sources_json in zip(rows["batch"], rows["sources"], strict=True):
-            for key, value in self.translate(int(batch_id), str(sources_json)).items():
-                out[key].append(value)
+            results, error = self.translate(str(sources_json))
+            out["batch"].append(int(batch_id))
+            out["fingerprint"].append(self.fingerprint)
+            out["results"].append(results)
+            out["error"].append(error)
         return out
 
     def __del__(self) -> None:
-        # getattr: Ray's actor-class wrapper is an instance of this class too, with no translator.
-        translator = getattr(self, "translator", None)
+        translator = getattr(self, "translator", None)  # None if __init__ never ran
         if translator is not None:
             translator.close()
 
 
 def _error_text(exc: BaseException) -> str:
-    from evalkit.errors import EvalkitError
-
     if isinstance(exc, EvalkitError):
         return "user:" + str(exc)
-    import traceback  # a bug: keep its traceback for the driver to show
-
-    return "bug:" + "".join(traceback.format_exception(exc))
+    return "bug:" + "".join(traceback.format_exception(exc))  # a bug: keep its traceback for the driver
 
 
 def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
@@ -189,25 +187,30 @@ def _cpus_per_worker(ray: Any, engine: EngineConfig) -> float:
     return float(max(1, (total - 1) // engine.workers))
 
 
-def translate_with_ray(config: RunConfig, system: SystemConfig, references: Any, *,
+def translate_with_ray(config: RunConfig, system: SystemConfig, references: References, *,
                        refresh: bool = False, progress: bool = True) -> list[HypothesisRecord]:
     """One system on Ray, as a list; the same records as ``runner.translate_system``."""
     return list(iter_with_ray(config, system, references, refresh=refresh, progress=progress))
 
 
-def iter_with_ray(config: RunConfig, system: SystemConfig, references: Any, *, refresh: bool = False,
+def iter_with_ray(config: RunConfig, system: SystemConfig, references: References, *, refresh: bool = False,
                   progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
     """One system on Ray, window by window; the same records as ``runner.iter_system`` (see the
     module docstring). ``references``: a list of records or a reference JSONL path."""
     from evalkit.systems.cache import cache_path
-    from evalkit.systems.runner import WINDOW, iter_system, iter_windows
+    from evalkit.systems.runner import iter_system, iter_windows, window_of
 
-    window = window or config.engine.window or WINDOW
+    window = window or window_of(config)
     if system.backend in IN_PROCESS_BACKENDS:
         yield from iter_system(config, system, references, refresh=refresh, progress=progress, window=window)
         return
     engine = config.engine
     ray = ensure_ray(engine)
+    try:
+        import ray.data  # noqa: F401  (the [data] extra; fail here, before any work, not mid-run)
+    except ImportError as exc:
+        raise BackendError(f"engine 'ray' translates with Ray Data, which is not installed ({exc}); "
+                           "install it with: pip install 'evalkit[scale]'") from None
     spec = system.model_dump(mode="json")
 
     key = json.dumps([spec, engine.gpus_per_worker, engine.address], sort_keys=True)

@@ -7,7 +7,7 @@ Entry points
     file written atomically while the records stream out, a few counts returned per system.
 ``translate_systems(config, references, out, *, only=None, refresh=False)``
     the same, also returning every system's records (a list per system name): for small sets.
-``iter_system(config, system, references, *, refresh=False, progress=True)``
+``iter_system(config, system, references, *, refresh=False, progress=True, window=None)``
     one system, in this process, as a stream of records in reference order: create the
     backend, then window by window serve what the cache has and translate the rest in
     length-sorted batches (committing each batch to the cache). ``translate_system`` is the
@@ -26,7 +26,7 @@ Entry points
     the loop over one list of segments, for an already created backend and an open cache (or None).
 
 ``references`` is a list of ``ReferenceRecord`` or the path of a reference JSONL (the run's
-``reference.jsonl``, written and checked by ``corpus.reference_set.prepare_references``).
+``reference.jsonl``, written and checked by ``reference_set.prepare_references``).
 
 Memory (issue "Scale"): the reference set is read in windows of ``WINDOW`` paragraphs; each
 window's cache misses are sorted by length and batched exactly as a whole set was before, and its
@@ -53,7 +53,7 @@ from typing import Any
 
 from evalkit.config import RunConfig, SystemConfig
 from evalkit.errors import ConfigError
-from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
+from evalkit.jsonl import atomic_writer, dumps
 from evalkit.layout import RunLayout
 from evalkit.records import HypothesisRecord, ReferenceRecord
 from evalkit.systems.base import (
@@ -77,23 +77,19 @@ def segments_of(references: Sequence[ReferenceRecord]) -> list[Segment]:
     return [Segment(r.id, r.zh) for r in references]
 
 
-def iter_segment_windows(references: References, size: int | None = None) -> Iterator[list[Segment]]:
-    """The reference set's (id, Chinese) segments, ``size`` (default ``WINDOW``) at a time, in reference order."""
-    size = max(1, size or WINDOW)
-    if isinstance(references, str | Path):
-        path = Path(references)
-        window: list[Segment] = []
-        for lineno, obj in iter_jsonl(path):
-            r = ReferenceRecord.from_dict(obj, path, lineno)
-            window.append(Segment(r.id, r.zh))
-            if len(window) >= size:
-                yield window
-                window = []
-        if window:
-            yield window
-        return
-    for start in range(0, len(references), size):
-        yield segments_of(references[start:start + size])
+def window_of(config: RunConfig) -> int:
+    """Paragraphs per window: the config's ``engine.window``, else ``WINDOW``."""
+    return config.engine.window or WINDOW
+
+
+def iter_segment_windows(references: References, size: int) -> Iterator[list[Segment]]:
+    """The reference set's (id, Chinese) segments, ``size`` at a time, in reference order."""
+    from evalkit.reference_set import iter_references
+    from evalkit.shard import chunked
+
+    records = iter_references(Path(references)) if isinstance(references, str | Path) else references
+    for part in chunked(records, max(1, size)):
+        yield segments_of(part)
 
 
 def count_references(references: References) -> int:
@@ -184,8 +180,8 @@ def translate_system(config: RunConfig, system: SystemConfig, references: Refere
 def iter_system(config: RunConfig, system: SystemConfig, references: References, *, refresh: bool = False,
                 progress: bool = True, window: int | None = None) -> Iterator[HypothesisRecord]:
     """One system, in this process: records in reference order, window by window (``window``,
-    else the config's ``engine.window``, else ``WINDOW`` paragraphs)."""
-    window = window or config.engine.window or WINDOW
+    else ``window_of(config)`` paragraphs)."""
+    window = window or window_of(config)
     with create_system(system) as translator:
         if not translator.cacheable:
             # A precomputed file is checked against the whole reference set at once.
@@ -215,26 +211,24 @@ def in_process_batches(translator: Translator) -> BatchRunner:
                                f"{len(batch)} segments")
         return list(zip(batch, results, strict=True))
 
-    def one_at_a_time(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
-        for batch in batches:
-            try:
-                results = translator.translate(segments(batch))
-            except PartialTranslationError as exc:
-                yield [(batch[i], t) for i, t in sorted(exc.done.items())]  # keep what was paid for
-                raise
-            yield checked(batch, results)
-
-    def concurrently(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
-        group = translator.concurrent_batches
+    def run(batches: list[list[str]]) -> Iterator[list[tuple[str, Translation]]]:
+        group = max(1, translator.concurrent_batches)
         for start in range(0, len(batches), group):
             part = batches[start:start + group]
-            results = translator.translate_batches([segments(batch) for batch in part])
-            if len(results) != len(part):
-                raise RuntimeError(f"{translator.name}: backend returned {len(results)} batches for {len(part)}")
+            if len(part) == 1:
+                try:
+                    results = [translator.translate(segments(part[0]))]
+                except PartialTranslationError as exc:
+                    yield [(part[0][i], t) for i, t in sorted(exc.done.items())]  # keep what was paid for
+                    raise
+            else:  # a backend that decodes several batches at once (``Translator.concurrent_batches``)
+                results = translator.translate_batches([segments(batch) for batch in part])
+                if len(results) != len(part):
+                    raise RuntimeError(f"{translator.name}: backend returned {len(results)} batches for {len(part)}")
             for batch, translations in zip(part, results, strict=True):
                 yield checked(batch, translations)
 
-    return concurrently if translator.concurrent_batches > 1 else one_at_a_time
+    return run
 
 
 def iter_windows(label: str, fingerprint: str, batch_size: int, references: References, run_batches: BatchRunner, *,
@@ -242,7 +236,7 @@ def iter_windows(label: str, fingerprint: str, batch_size: int, references: Refe
     """A cacheable system's records in reference order, window by window, its batches translated
     by ``run_batches`` (in this process or on Ray: the same windows, batches and records)."""
     started = time.perf_counter()
-    bar = progress_bar(label, count_references(references), progress)
+    bar = progress_bar(label, count_references(references) if progress else 0, progress)
     paragraphs = cached = translated = 0
     try:
         with TranslationCache(cache_file) as cache:
