@@ -17,13 +17,16 @@ Memory model (issue 5, "bounded memory"). ``score`` and ``report`` stream their 
 and keep per paragraph only compact numeric arrays, never the records:
 
 * the reference is read several times (a survey pass, then each stage's passes) rather than held;
-  the survey keeps a 64-bit hash per paragraph id (8 bytes) to check ids are unique and to find
-  each ``scores.jsonl`` row's paragraph without a table of id strings;
+  the survey keeps a 64-bit hash per paragraph id (8 bytes) to check ids are unique, to find
+  each ``scores.jsonl`` row's paragraph without a table of id strings and to check the order of
+  the hyps files; ``run`` and ``ci`` survey once for all stages (``RunInputs``);
 * hypotheses are looked up in lockstep with the reference: the translate stage writes them in
-  reference order, and a first pass over each file checks that (each id a later reference id).
+  reference order, and a first pass over each file checks that (each id's hash a later one of
+  the survey's).
   A file in another order (a user's own, or hand-edited) is loaded into an id → record table
   instead — correct, but that system then costs memory in proportion to the corpus;
-* ``score`` cuts each system's rows into tasks of ``_SCORE_TASK`` paragraphs and appends each
+* ``score`` cuts each system's rows into tasks of ``_SCORE_TASK`` paragraphs (``_SCORE_TASK_RAY``
+  on Ray) and appends each
   task's scores.jsonl lines as they come back, in order;
 * ``report`` keeps each system's per-paragraph scores and sacrebleu statistics as numpy arrays
   (int32 counts: 72 bytes per paragraph for chrF, 40 for BLEU) for corpus scores, bootstrap CIs
@@ -51,7 +54,7 @@ paragraphs in scores.meta.json; the set of document ids. The bootstrap CIs and t
 significance tests draw their resamples one row (or one block of rows) at a time
 (``metrics.scoring``), so they hold O(n), not n_bootstrap × n. Before these stages, ``ingest``
 and the run's reference copy stream (a 64-bit hash per id); ``translate`` reads the reference in
-windows of ``systems.runner.WINDOW`` paragraphs (precomputed ``file`` systems still see the whole
+windows of ``engine.window`` paragraphs (default ``systems.runner.WINDOW``; precomputed ``file`` systems still see the whole
 set); ``ci --baseline`` and ``compare`` stream ``paragraphs.jsonl`` into a temporary SQLite table
 and keep only int32 statistics arrays.
 
@@ -129,13 +132,14 @@ _MD_ROWS = 10
 
 @dataclass
 class ReferenceSurvey:
-    """One pass over a reference set: its size, its unscorable paragraphs, and its scored ids'
-    hashes in order (8 bytes per paragraph; the ids themselves are not kept)."""
+    """One pass over a reference set: its size, its unscorable paragraphs, and its ids' hashes
+    in order (8 bytes per paragraph each; the ids themselves are not kept)."""
 
     path: Path
     paragraphs: int
     unscored: dict[str, str]  # id -> why it has no scores (1-0 and 0-1 beads: a minority)
     scored_hashes: Any  # numpy uint64 array, one per scored paragraph, in reference order
+    id_hashes: Any  # numpy uint64 array, one per paragraph, in reference order
 
 
 def _kth_scored_id(path: Path, unscored: Mapping[str, str], k: int) -> str:
@@ -168,7 +172,8 @@ def survey_references(path: Path) -> ReferenceSurvey:
     if not hashes:
         raise InputError(path, "the reference set is empty; expected one JSON object per line")
     check_unique_ids(hashes, path)
-    return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy())
+    return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy(),
+                           np.frombuffer(hashes, dtype=np.uint64).copy())
 
 
 class HypLookup:
@@ -179,11 +184,12 @@ class HypLookup:
     in lockstep and none is kept; otherwise they are loaded into a table, as before.
     """
 
-    def __init__(self, path: Path, reference: Path):
+    def __init__(self, path: Path, id_hashes: Any):
+        """``id_hashes``: every reference paragraph's ``id_hash``, in reference order."""
         from evalkit.report.summary import HypsInfo
 
         self.path = path
-        ref_ids = (obj.get("id") for _, obj in iter_jsonl(reference))
+        ref_hashes = iter(id_hashes)
         ordered = True
         first: str | None = None
         cached = truncated = 0
@@ -193,7 +199,7 @@ class HypLookup:
                 first = h.system
             cached += h.cached
             truncated += h.truncated
-            if ordered and not any(rid == h.id for rid in ref_ids):
+            if ordered and id_hash(h.id) not in ref_hashes:  # consumes the reference up to it
                 ordered = False  # an id out of order, repeated, or not in the reference
         self._by_id: dict[str, HypothesisRecord] | None = None
         if not ordered:
@@ -224,24 +230,29 @@ class HypLookup:
 @dataclass
 class RunInputs:
     """What the score stage, the report stage and the ci gate read from a run folder, opened once:
-    the reference survey and each system's hypothesis lookup (each a full pass over its file)."""
+    the reference survey (a pass over reference.jsonl) and each system's hypothesis lookup (a pass
+    over its hyps file, checked against the survey's id hashes)."""
 
     survey: ReferenceSurvey
     hyps: dict[str, HypLookup]
 
 
 def open_run(config: RunConfig, layout: RunLayout) -> RunInputs:
-    return RunInputs(survey_references(layout.reference), open_hyps(config, layout))
+    survey = survey_references(layout.reference)
+    return RunInputs(survey, open_hyps(config, layout, survey.id_hashes))
 
 
-def open_hyps(config: RunConfig, layout: RunLayout) -> dict[str, HypLookup]:
-    """Every configured system's hypotheses in the run folder, for lookups in reference order."""
+def open_hyps(config: RunConfig, layout: RunLayout, id_hashes: Any = None) -> dict[str, HypLookup]:
+    """Every configured system's hypotheses in the run folder, for lookups in reference order;
+    ``id_hashes`` (``ReferenceSurvey.id_hashes``) saves a pass over the reference."""
+    if id_hashes is None:
+        id_hashes = np.fromiter((id_hash(r.id) for r in iter_references(layout.reference)), dtype=np.uint64)
     lookups = {}
     for system in config.systems:
         path = layout.hyps(system.name)
         if not path.exists():
             raise InputError(path, f"no hypotheses for system {system.name!r}; run `evalkit translate` or `evalkit run` first")
-        lookups[system.name] = HypLookup(path, layout.reference)
+        lookups[system.name] = HypLookup(path, id_hashes)
     return lookups
 
 
@@ -283,8 +294,7 @@ def score_stage(config: RunConfig, layout: RunLayout, inputs: RunInputs | None =
                     continue
                 if hyp is None:
                     missing[system] += 1
-                yield (r.id, system, hyp.system if hyp else None, len(hyp.hyp) if hyp else 0, len(r.en),
-                       hyp.hyp if hyp else "", r.en)
+                yield (r.id, system, hyp.system if hyp else None, hyp.hyp if hyp else "", r.en)
 
     names = tuple(metric_names)
     with open_shards(config, n_scored) as shards, atomic_writer(layout.scores) as out:
@@ -462,6 +472,10 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     def present(hyps: Mapping[str, HypothesisRecord | None]) -> dict[str, HypothesisRecord]:
         return {s: h for s, h in hyps.items() if h is not None}
 
+    def judge_items(chunk: list[Paragraph]) -> list[Any]:
+        """What the judge sees of each paragraph: the record, its present hypotheses, its chrF."""
+        return [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]
+
     threshold = config.gates.suspicion_threshold
     tally = Tally(systems, threshold)
     html_top = TopRows(_HTML_ROWS, html_order)
@@ -473,8 +487,7 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
         judge_started = time.perf_counter()
         # Pass 1: the corpus statistics, folded in reference order.
         model = CorpusModel(systems, params)
-        learn = ((None, (systems, params, [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]))
-                 for chunk in chunked(paragraphs(), _JUDGE_TASK))
+        learn = ((None, (systems, params, judge_items(chunk))) for chunk in chunked(paragraphs(), _JUDGE_TASK))
         for _, features in shards.map(features_chunk, learn):
             for f in features:
                 model.fold(f)
@@ -484,8 +497,7 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
         def judge_tasks() -> Iterator[tuple[list[Paragraph], tuple[CorpusModel, int, list[Any]]]]:
             start = 0
             for chunk in chunked(paragraphs(), _JUDGE_TASK):
-                items = [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]
-                yield chunk, (model.shard(start, start + len(chunk)), start, items)
+                yield chunk, (model.shard(start, start + len(chunk)), start, judge_items(chunk))
                 start += len(chunk)
 
         with atomic_writer(layout.paragraphs) as jsonl, atomic_writer(layout.paragraphs_csv) as csv_handle:

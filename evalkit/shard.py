@@ -1,6 +1,6 @@
 """Where the score and judge stages' per-paragraph work runs: here, a local process pool, or Ray.
 
-Both stages cut their paragraphs into tasks of consecutive paragraphs (a few hundred), in
+Both stages cut their paragraphs into tasks of consecutive paragraphs (tens to hundreds), in
 reference order, and hand them to ``Shards.map``, which runs a module-level function on each
 task somewhere and yields the results *in task order*, holding at most ``window`` tasks in
 flight. The tasks are made lazily from the streamed inputs, so the driver's memory stays
@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from evalkit.config import RunConfig
+if TYPE_CHECKING:
+    from evalkit.config import RunConfig
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -159,8 +160,8 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 # --- tasks (module-level, so that a pool or Ray can run them by reference) -----------------------
 
-# One scores.jsonl row to make: (id, system, fingerprint, hyp_chars, ref_chars, hypothesis, reference).
-ScoreRow = tuple[str, str, "str | None", int, int, str, str]
+# One scores.jsonl row to make: (id, system, fingerprint, hypothesis, reference).
+ScoreRow = tuple[str, str, "str | None", str, str]
 
 
 def score_rows(task: tuple[Sequence[str], Sequence[ScoreRow]]) -> str:
@@ -172,6 +173,6 @@ def score_rows(task: tuple[Sequence[str], Sequence[ScoreRow]]) -> str:
     metric_names, rows = task
     segments = score_pairs([(hyp, ref) for *_, hyp, ref in rows], metric_names, workers=1)
     return "".join(
-        dumps({"id": pid, "system": system, "fingerprint": fingerprint, "hyp_chars": hyp_chars,
-               "ref_chars": ref_chars, **seg.to_dict()}) + "\n"
-        for (pid, system, fingerprint, hyp_chars, ref_chars, _hyp, _ref), seg in zip(rows, segments, strict=True))
+        dumps({"id": pid, "system": system, "fingerprint": fingerprint, "hyp_chars": len(hyp),
+               "ref_chars": len(ref), **seg.to_dict()}) + "\n"
+        for (pid, system, fingerprint, hyp, ref), seg in zip(rows, segments, strict=True))

@@ -182,7 +182,7 @@ def test_scores_meta_and_summary_say_where_the_per_paragraph_work_ran(default_ru
     assert summary["sharding"] == {"score": local, "judge": local}
 
 
-def test_run_reads_the_reference_survey_and_each_hyps_file_once_for_all_stages(tmp_path, monkeypatch):
+def test_run_surveys_the_reference_and_opens_each_hyps_file_once_for_all_stages(tmp_path, monkeypatch):
     # score, the ci regression gate and report share one survey and one lookup per system
     # (each a full pass over a file that may hold millions of paragraphs).
     import evalkit.pipeline as pipeline

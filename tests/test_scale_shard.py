@@ -128,7 +128,7 @@ def test_the_local_pool_holds_at_most_its_window_of_tasks(window_per_worker):
     def tasks():
         for i in range(40):
             pulled.append(i)
-            yield i, (("chrf",), [(f"#{i}", "s", None, 1, 1, "a" * (i + 1), "a" * 7)])
+            yield i, (("chrf",), [(f"#{i}", "s", None, "a" * (i + 1), "a" * 7)])
 
     with open_shards(config, 10, window_per_worker=window_per_worker) as shards:
         window = shards.window
@@ -138,7 +138,7 @@ def test_the_local_pool_holds_at_most_its_window_of_tasks(window_per_worker):
             assert len(pulled) <= len(got) + window  # never more than the window ahead of the consumer
             got.append((i, lines))
     assert [i for i, _ in got] == list(range(40))
-    assert got[6][1] == score_rows((("chrf",), [("#6", "s", None, 1, 1, "a" * 7, "a" * 7)]))
+    assert got[6][1] == score_rows((("chrf",), [("#6", "s", None, "a" * 7, "a" * 7)]))
 
 
 def test_shard_min_paragraphs_defaults_to_fifty_thousand_and_is_not_negative(tmp_path):
@@ -205,4 +205,4 @@ def test_ray_holds_at_most_its_window_of_tasks_and_keeps_their_order(local_ray):
 
 
 def _task(i):
-    return ("chrf",), [(f"#{i}", "s", None, 1, 1, "ab" * (12 - i), "ab" * 6)]
+    return ("chrf",), [(f"#{i}", "s", None, "ab" * (12 - i), "ab" * 6)]

@@ -68,7 +68,7 @@ def test_discovery_walks_in_the_order_of_a_sorted_rglob(tmp_path):
     expected = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".md", ".txt") and p.is_file()
                       and not any(part.startswith(".") for part in p.relative_to(root).parts))
     assert list(ingest_module.iter_discover([root])) == expected
-    assert ingest_module.discover([root, root / "B.md"]) == expected + [root / "B.md"]
+    assert list(ingest_module.iter_discover([root, root / "B.md"])) == expected + [root / "B.md"]
 
 
 def test_streamed_ingest_writes_what_collecting_wrote(tmp_path):
@@ -110,6 +110,13 @@ def test_a_repeated_document_id_names_the_earlier_file(tmp_path, capsys):
     with pytest.raises(InputError) as info:
         list(iter_ingest([folder, files[2]]))
     assert str(info.value).startswith(f"{files[2]}:") and f"already given by {files[2]}" in str(info.value)
+    # A copy elsewhere gives the same document id: the error is about the copy and names the original.
+    copy = tmp_path / "elsewhere" / files[2].name
+    copy.parent.mkdir()
+    shutil.copyfile(files[2], copy)
+    with pytest.raises(InputError) as info:
+        list(iter_ingest([folder, copy]))
+    assert str(info.value).startswith(f"{copy}:") and f"already given by {files[2]};" in str(info.value)
     out = tmp_path / "o.jsonl"
     assert main(["ingest", str(folder), str(folder), "-o", str(out), "--skip-bad"]) == 0
     summary = capsys.readouterr().out

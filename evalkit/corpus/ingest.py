@@ -252,12 +252,6 @@ def iter_discover(paths: Iterable[str | Path], skip_bad: bool = False,
             yield path
 
 
-def discover(paths: Iterable[str | Path], skip_bad: bool = False,
-             skipped: list[SkippedFile] | None = None) -> list[Path]:
-    """Article files under ``paths``: files as given, folders searched recursively (sorted)."""
-    return list(iter_discover(paths, skip_bad, skipped))
-
-
 class _Earlier:
     """The article files already discovered, by position: found again by re-walking the paths
     (only when a document id repeats), so no table of paths is kept while ingesting."""

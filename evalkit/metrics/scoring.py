@@ -40,7 +40,8 @@ HIGHER_IS_BETTER: dict[str, bool] = {"chrf": True, "chrf++": True, "bleu": True,
 # for a long, badly matching pair). Without it (chrF/BLEU: ~1.5 ms a pair, evenly), up to 64, so
 # the per-task cost (pool round trip, pickling, cache clearing: ~0.3 ms) stays near 1%, but
 # never fewer than _TASKS_PER_WORKER tasks per worker and call, so the last tasks of a call (a
-# block of the score stage) do not leave a worker idle for long.
+# block of the ci regression gate) do not leave a worker idle for long. (The score stage runs
+# score_pairs in one process per evalkit.shard task.)
 _CHUNK_TER = 4
 _CHUNK_MAX = 64
 _TASKS_PER_WORKER = 16
@@ -158,8 +159,8 @@ def resolve_workers(workers: int | None) -> int:
 
 @contextmanager
 def scoring_pool(workers: int | None) -> Iterator[Any]:
-    """A process pool for ``score_pairs(..., pool=)`` that lives across many calls (a stage that
-    scores block by block forks once); None when one worker is asked for."""
+    """A process pool for ``score_pairs(..., pool=)`` that lives across many calls (the ci
+    regression gate, which scores block by block, forks once); None when one worker is asked for."""
     n_workers = resolve_workers(workers)
     if n_workers <= 1:
         yield None
@@ -250,8 +251,8 @@ def _bootstrap_resample(stats: Any, metric: Any, n_samples: int) -> tuple[str, l
     """
     import numpy as np
 
-    seed = os.environ.get("SACREBLEU_SEED", "12345")
-    rng = np.random.default_rng(_env_seed())
+    seed = _env_seed()
+    rng = np.random.default_rng(seed)
     stats_np = np.ascontiguousarray(stats, dtype="float32")
     n = len(stats_np)
     scores = [metric._compute_score_from_stats(_f32_resample_sum(stats_np, rng.choice(n, size=n, replace=True)))
@@ -432,10 +433,10 @@ def _paired_test(test: str, metric: str, a: Any, b: Any, n_samples: int) -> dict
     """One of sacrebleu's ``PairedTest`` runs (baseline ``a``, system ``b``) on stored statistics.
 
     Reads ``SACREBLEU_SEED`` and derives the seed, the defaults and the signature as
-    ``PairedTest`` does; the p-value, mean and CI come from sacrebleu's own functions.
+    ``PairedTest`` does; the p-value comes from sacrebleu's own function.
     """
     import numpy as np
-    from sacrebleu.significance import _compute_p_value, estimate_ci
+    from sacrebleu.significance import _compute_p_value
 
     sig_seed = _env_seed()
     seed = sig_seed if sig_seed else None  # PairedTest.__call__: a seed of 0 draws from OS entropy
@@ -453,16 +454,14 @@ def _paired_test(test: str, metric: str, a: Any, b: Any, n_samples: int) -> dict
     score_a = real._compute_score_from_stats([as_lists(x) for x in a.sum(0, dtype=np.int64)]).score
     score_b = real._compute_score_from_stats([as_lists(x) for x in b.sum(0, dtype=np.int64)]).score
     diff = abs(score_a - score_b)
-    mean = ci = None
     if test == "bs":
         scores_bl, scores_sys = _paired_bs(real, a, b, n_samples, seed)
-        mean, ci = estimate_ci(scores_sys)
         sample_diffs = np.abs(scores_sys - scores_bl)
         p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), diff)
     else:
         scores_a, scores_b = _paired_ar(real, a, b, n_samples, seed, np.float64 if metric == "ter" else np.int64)
         p_value = _compute_p_value(np.abs(scores_a - scores_b), diff)
-    return {"score_a": score_a, "score_b": score_b, "p_value": p_value, "mean": mean, "ci": ci,
+    return {"score_a": score_a, "score_b": score_b, "p_value": p_value,
             "signature": str(signature)}
 
 
