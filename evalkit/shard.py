@@ -53,20 +53,15 @@ class Shards:
         for key, task in tasks:
             yield key, fn(task)
 
-    def close(self) -> None:
-        pass
-
 
 class _PoolShards(Shards):
     """A fork pool of local processes; at most ``window`` tasks submitted and not yet consumed."""
 
-    def __init__(self, workers: int, window: int):
-        import multiprocessing as mp
-
+    def __init__(self, pool: Any, workers: int, window: int):
         super().__init__(workers, window)
-        # fork: the workers inherit the imported modules and what ``prepare`` loaded; only the
-        # tasks and results are pickled.
-        self._pool = mp.get_context("fork").Pool(workers)
+        # A fork pool (``metrics.scoring.scoring_pool``): the workers inherit the imported modules
+        # and what ``prepare`` loaded; only the tasks and results are pickled.
+        self._pool = pool
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[tuple[K, T]]) -> Iterator[tuple[K, R]]:
         pending: deque[tuple[K, Any]] = deque()
@@ -79,9 +74,6 @@ class _PoolShards(Shards):
             done_key, result = pending.popleft()
             yield done_key, result.get()
 
-    def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
 
 
 class _RayShards(Shards):
@@ -129,21 +121,15 @@ def open_shards(config: RunConfig, scored_paragraphs: int, *, prepare: Callable[
     if shard_kind(config, scored_paragraphs) == "ray":
         from evalkit.systems.ray_engine import ensure_ray
 
-        shards: Shards = _RayShards(ensure_ray(config.engine))
-    else:
-        from evalkit.metrics.scoring import resolve_workers
+        yield _RayShards(ensure_ray(config.engine))
+        return
+    from evalkit.metrics.scoring import resolve_workers, scoring_pool
 
-        workers = resolve_workers(config.scoring.workers)
-        if workers > 1:
-            if prepare is not None:
-                prepare()
-            shards = _PoolShards(workers, window_per_worker * workers)
-        else:
-            shards = Shards(1, 1)
-    try:
-        yield shards
-    finally:
-        shards.close()
+    workers = resolve_workers(config.scoring.workers)
+    if workers > 1 and prepare is not None:
+        prepare()  # before the fork, so that the workers share what it loads
+    with scoring_pool(workers) as pool:
+        yield Shards(1, 1) if pool is None else _PoolShards(pool, workers, window_per_worker * workers)
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

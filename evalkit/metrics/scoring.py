@@ -159,16 +159,17 @@ def resolve_workers(workers: int | None) -> int:
 
 @contextmanager
 def scoring_pool(workers: int | None) -> Iterator[Any]:
-    """A process pool for ``score_pairs(..., pool=)`` that lives across many calls (the ci
-    regression gate, which scores block by block, forks once); None when one worker is asked for."""
+    """A fork pool that lives across many calls — ``score_pairs(..., pool=)`` block by block in the
+    ci regression gate, ``evalkit.shard``'s tasks in the score and report stages — or None when
+    one worker is asked for."""
     n_workers = resolve_workers(workers)
     if n_workers <= 1:
         yield None
         return
     import multiprocessing as mp
 
-    # fork: workers inherit the imported sacrebleu and need nothing pickled but the strings.
-    # Fork before the stage loads anything large, so the workers stay small.
+    # fork: workers inherit what is imported and loaded (sacrebleu, the judge's dictionaries) and
+    # need nothing pickled but their tasks. Fork before loading what the workers do not need.
     with mp.get_context("fork").Pool(n_workers) as pool:
         yield pool
 
