@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from evalkit.judge import JudgeParams, assess, judge
@@ -412,7 +414,12 @@ def _mixed_corpus():
     return refs, hyps, chrf
 
 
-@pytest.mark.parametrize("size", [1, 3, 7, 100])
+def _through_a_worker(fn, task):
+    """``fn(task)`` as a process pool or Ray runs it: the task and the result pickled."""
+    return pickle.loads(pickle.dumps(fn(pickle.loads(pickle.dumps(task)))))
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
 def test_chunked_passes_equal_the_one_process_judge(size):
     from evalkit.judge.core import CorpusModel, features_chunk, judge_chunk
 
@@ -425,13 +432,13 @@ def test_chunked_passes_equal_the_one_process_judge(size):
               {s: chrf[s][r.id] for s in systems if r.id in chrf[s]}) for r in refs]
     model = CorpusModel(systems, params)
     for start in range(0, len(items), size):
-        for features in features_chunk((systems, params, items[start:start + size])):
+        for features in _through_a_worker(features_chunk, (systems, params, items[start:start + size])):
             model.fold(features)
     model.finish()
     judged = []
     for start in range(0, len(items), size):
         chunk = items[start:start + size]
-        judged += judge_chunk((model.shard(start, start + len(chunk)), start, chunk))
+        judged += _through_a_worker(judge_chunk, (model.shard(start, start + len(chunk)), start, chunk))
     assert judged == expected
     # A shard of a shard judges its paragraphs the same way.
     inner = model.shard(4, 20).shard(6, 9)
