@@ -8,7 +8,8 @@ import pytest
 
 from evalkit.judge import JudgeParams, assess, judge
 from evalkit.judge.core import Flag
-from evalkit.judge.numbers import english_numbers, rendered, zh_numbers
+from evalkit.judge.quantities import compare
+from evalkit.judge.suspicion import load_model
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 # A small clean corpus: Chinese paragraphs and faithful English (about 3 English characters per Chinese one).
@@ -51,7 +52,8 @@ def test_clean_corpus_has_no_flags():
     refs = _refs(CLEAN)
     results = judge(refs, {"mt": _hyps(refs)}, {"mt": {r.id: 60.0 + i for i, r in enumerate(refs)}})
     assert [j.flags for j in results] == [()] * len(CLEAN)
-    assert all(j.suspicion == 0.0 and j.fault is None for j in results)
+    # With no evidence, suspicion is the fitted model's base rate of defects nothing points at.
+    assert all(j.suspicion == pytest.approx(load_model().leak) and j.fault is None for j in results)
 
 
 def test_chinese_left_in_the_english_is_untranslated():
@@ -75,7 +77,7 @@ def test_changed_date_is_a_number_mismatch_with_evidence():
     rows[0] = ("我收到了你8月1日的信。我完全同意其中谈到的看法。", "I have received your letter of August 11. I fully agree with the view.")
     j = _judge_one(rows, 0)
     (flag,) = [f for f in j.flags if f.name == "number_mismatch"]
-    assert flag.evidence == "8月1日 → 'August 11'"
+    assert flag.evidence == "8月1日 (August 1) ↔ 'August 11'"
     assert j.fault == "reference" and j.suspicion >= 0.8
 
 
@@ -99,8 +101,7 @@ def test_changed_date_is_a_number_mismatch_with_evidence():
     ("苏、美、英五国政府首脑会议", "a summit of the Soviet Union, the United States, Britain", False),
 ])
 def test_numbers_and_dates_are_found_in_the_english(zh, en, ok):
-    english = english_numbers(en)
-    assert all(rendered(item, english) for item in zh_numbers(zh)) is ok
+    assert (compare(zh, en) == []) is ok
 
 
 def test_news_agency_dateline_missing_from_the_english():
@@ -144,7 +145,7 @@ def test_invented_english_is_an_addition():
 def test_truncated_hypothesis_is_the_systems_fault():
     refs = _refs(CLEAN)
     j = judge(refs, {"mt": _hyps(refs, truncated={refs[1].id})})[1]
-    assert _names(j) == ["truncated_hypothesis"] and j.fault == "system" and j.suspicion == 0.0
+    assert _names(j) == ["truncated_hypothesis"] and j.fault == "system" and j.suspicion == pytest.approx(load_model().leak)
 
 
 def test_one_system_low_is_the_systems_fault_all_systems_low_is_the_references():
@@ -239,6 +240,29 @@ def test_names_the_chinese_reads_like_are_not_flagged(zh, en):
     assert _name_flags(zh, en) == []
 
 
+@pytest.mark.parametrize("zh,en", [
+    # Vietnamese provinces: 河南 is Ha Nam there, not the Chinese province Henan.
+    ("越南北方的河南、南定、太平各省军民击落美机三架。",
+     "The armed forces and people of Ha Nam, Nam Dinh and Thai Binh provinces in North Vietnam shot down three U.S. planes."),
+    # A Vietnamese leader in a Vietnamese context: Le Duan parses as pinyin but 黎笋 reads li sun.
+    ("越南劳动党第一书记黎笋会见了代表团。", "Le Duan, First Secretary of the Vietnam Workers' Party, met the delegation."),
+    ("伯明翰工人举行罢工。", "Workers in Birmingham went on strike."),
+    ("巴西工人领袖达尼卢·桑图斯发表谈话。", "The Brazilian labour leader Danilo Santos made a statement."),
+], ids=["vietnamese-place", "vietnamese-person", "english-city", "brazilian-person"])
+def test_foreign_names_that_are_not_mandarin_readings_are_not_flagged(zh, en):
+    assert _name_flags(zh, en) == []
+
+
+def test_the_name_check_abstains_in_a_foreign_context_and_says_why():
+    from evalkit.judge.names import check_names
+
+    # Sino-Korean 韩相斗 is Han Sang Du: pinyin-shaped, but not its Mandarin reading (han xiang dou).
+    (check,) = check_names("The Korean delegate Han Sang Du spoke.", "朝鲜代表韩相斗发言。")
+    assert not check.rendered and check.abstained == "foreign context"
+    (check,) = check_names("The delegate Han Sang Du spoke.", "代表韩相斗发言。")
+    assert not check.rendered and check.abstained == ""
+
+
 def test_a_misspelt_name_names_the_characters_and_their_reading():
     (flag,) = _name_flags(SHEN_ZH, SHEN_EN)
     assert flag.evidence == "沈兹九 reads 'Shen Zijiu'; the English has 'Shen Ziqing'"
@@ -322,8 +346,7 @@ def test_a_sentence_an_output_carries_is_not_an_addition():
     ("准备于“五四”出演", "preparing to perform on \"May Fourth\"", True),
 ])
 def test_ranges_restated_counts_and_named_days_are_read_as_such(zh, en, ok):
-    english = english_numbers(en)
-    assert all(rendered(item, english) for item in zh_numbers(zh)) is ok
+    assert (compare(zh, en) == []) is ok
 
 
 @pytest.mark.parametrize("en,missing", [

@@ -140,7 +140,7 @@ def test_damaged_paragraphs_are_the_top_three_by_suspicion(tmp_path, with_file_s
     assert "omission" in found["drop"]
     assert "untranslated" in found["zh"]
     evidence = [f["evidence"] for r in top for f in r["flags"] if f["name"] == "number_mismatch"]
-    assert "8月1日 → 'August 11'" in evidence
+    assert "8月1日 (August 1) ↔ 'August 11'" in evidence
 
 
 def test_hypotheses_in_another_order_give_the_same_reports(tmp_path):

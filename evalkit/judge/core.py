@@ -66,16 +66,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evalkit.judge.names import check_names, reading_as_name
+from evalkit.judge.names import NameCheck, check_names, reading_as_name
 from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
-from evalkit.judge.numbers import (
-    conflicting_date,
-    describe_miss,
-    english_numbers,
-    rendered,
-    zh_numbers,
-)
+from evalkit.judge.quantities import compare as compare_quantities
+from evalkit.judge.quantities import zh_quantities
+from evalkit.judge.suspicion import feature_vector, load_model
 from evalkit.judge.sentences import (
     _precision_metric,
     english_sentences,
@@ -96,8 +92,12 @@ _DATELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("合众社", re.compile(r"(?i:united press)|\bUP\b|\bUPI\b")),
     ("法新社", re.compile(r"agence france|\bAFP\b|french news agency", re.I)),
     ("路透社", re.compile(r"reuters?", re.I)),
+    # The paper's own source line (本报讯, 本报北京五日电).
+    ("本报", re.compile(r"people'?s daily|this (?:news)?paper|our (?:own )?(?:news)?paper|our (?:own |special )?"
+                      r"(?:correspondent|reporter|staff)|(?:staff|special) (?:reporter|correspondent)", re.I)),
 )
-_DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法新社|路透社)[^。，；：]{0,24}?(?:电|讯)|（(新华社)）")
+_DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法新社|路透社|本报)[^。，；：]{0,24}?(?:电|讯)"
+                          r"|（(新华社)）")
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,13 @@ class JudgeParams:
     # (numbers, quotes, brackets): 2.0 is roughly a 2σ length mismatch with nothing shared.
     high_align_cost: float = 2.0
     fault_threshold: float = 0.5
+    # The fitted suspicion model (judge.suspicion): None is the one packaged with evalkit.
+    suspicion_model: str | None = None
     weights: Mapping[str, float] = field(default_factory=lambda: {
         "untranslated": 0.95,
         "number_mismatch": 0.8,
+        "number_missing": 0.3,
+        "cut_short": 0.7,
         "dateline_missing": 0.55,
         "omission": 0.75,
         "addition": 0.6,
@@ -153,6 +157,7 @@ class Judgement:
     suspicion: float
     fault: str | None
     signals: dict[str, float | None]  # the z-scores behind the flags, for reports
+    features: tuple[float, ...] = ()  # the suspicion model's inputs (judge.suspicion.FEATURES)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "flags": [f.to_dict() for f in self.flags], "suspicion": round(self.suspicion, 4),
@@ -216,52 +221,90 @@ def untranslated_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
 
 
 def number_flags(ref: ReferenceRecord) -> list[Flag]:
+    """``number_mismatch`` for quantities the English gives another value (a conflict, strong), and
+    ``number_missing`` for those it does not state at all (an absence, weak: translators drop
+    redundant dates and counts). See judge.quantities."""
     if not ref.en.strip() or not ref.zh.strip():
         return []
-    items = zh_numbers(ref.zh)
-    if not items:
+    findings = compare_quantities(ref.zh, ref.en)
+    flags = []
+    conflicts = [f for f in findings if f.kind == "conflict"]
+    if conflicts:
+        flags.append(Flag("number_mismatch", _listed([f.evidence() for f in conflicts]), 1.0))
+    absent = [f for f in findings if f.kind == "absence"]
+    if absent:
+        # A date or a large count carries more than a small count (两国, 三人), which prose often
+        # leaves implicit ("both", or by listing the three).
+        big = any(f.chinese.kind in ("date", "year", "month", "percent", "fraction") or f.chinese.high >= 10
+                  for f in absent)
+        flags.append(Flag("number_missing", _listed([f.evidence() for f in absent]), 0.6 if big else 0.25))
+    return flags
+
+
+def _listed(parts: Sequence[str], limit: int = 4) -> str:
+    text = "; ".join(parts[:limit])
+    return text + (f"; and {len(parts) - limit} more" if len(parts) > limit else "")
+
+
+_CLOSED_ZH = "。！？…”」』）)"
+_OPEN_EN = re.compile(r"[\w,;(\[—–-]$")
+# Words a sentence cannot end on: an English fragment ending in one broke off ("Not", "In the").
+_FUNCTION_WORDS = frozenset("a an the of in on at to for from by with and or but not no as that which who this these "
+                            "its their his her our according since after before during under over into".split())
+
+
+def cut_short_flags(ref: ReferenceRecord) -> list[Flag]:
+    """``cut_short``: the English stops mid-sentence — a body paragraph whose Chinese closes its
+    sentence (。！？…, a closing quote) while the English ends on a word or a comma, or an English
+    fragment of a few words with no Chinese at all (the first words of a translation that broke
+    off)."""
+    en = ref.en.strip()
+    if ref.kind != "body" or not en or not _OPEN_EN.search(en):
         return []
-    english = english_numbers(ref.en)
-    missing = [item for item in items if not rendered(item, english)]
-    if not missing:
+    zh = ref.zh.strip()
+    tail = en if len(en) <= 40 else "…" + en[-40:]
+    if not zh:
+        words = en.split()
+        if len(words) <= 4 and (words[-1].lower().strip(",") in _FUNCTION_WORDS or en.endswith(",")):
+            return [Flag("cut_short", f"an English fragment {tail!r} with no Chinese: a translation that broke off")]
         return []
-    # A changed date is near-certain; a missing date or large number is strong; a missing small
-    # number (两国, 五国) is weak: prose often leaves it implicit ("both", or lists the five).
-    if any(conflicting_date(item, english) for item in missing):
-        strength = 1.0
-    elif any(item.kind != "number" or item.value >= 10 for item in missing):
-        strength = 0.7
-    else:
-        strength = 0.25
-    evidence = "; ".join(describe_miss(item, english) for item in missing[:4])
-    if len(missing) > 4:
-        evidence += f"; and {len(missing) - 4} more"
-    return [Flag("number_mismatch", evidence, strength)]
+    if zh[-1] in _CLOSED_ZH:
+        return [Flag("cut_short", f"the English ends {tail!r} without closing its sentence; the Chinese ends "
+                                  f"{zh[-12:]!r}")]
+    return []
 
 
 def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
+    """A news-agency dateline or the paper's source line (新华社…电, 本报讯) the English does not name.
+
+    An English that names another agency keeps a dateline (a wrong agency is a name error, not a
+    dropped line), so only an English naming no agency or source at all is flagged.
+    """
     if not ref.en.strip():
         return []
-    out = []
-    for m in _DATELINE_RE.finditer(ref.zh):
-        agency = m.group(1) or m.group(2)
-        pattern = dict(_DATELINES)[agency]
-        if not pattern.search(ref.en):
-            out.append(Flag("dateline_missing", f"{m.group(0)} → the English does not name the agency"))
-            break
-    return out
+    m = _DATELINE_RE.search(ref.zh)
+    if m is None or any(pattern.search(ref.en) for _agency, pattern in _DATELINES):
+        return []
+    agency = m.group(1) or m.group(2)
+    opening = " ".join(ref.en.split())
+    opening = opening if len(opening) <= 48 else opening[:48] + "…"
+    return [Flag("dateline_missing", f"{m.group(0)} → the English opens {opening!r} and names no "
+                                     f"{'source' if agency == '本报' else 'agency'}")]
 
 
-def name_flags(ref: ReferenceRecord, outputs: Sequence[str] = ()) -> list[Flag]:
+def name_flags(ref: ReferenceRecord, outputs: Sequence[str] = (), checks: Sequence[NameCheck] | None = None) -> list[Flag]:
     """Person-shaped pinyin names of the English that no run of Chinese characters reads like.
 
     A name that some system output also writes is left alone: the systems found it in the
-    Chinese too (a title the Chinese abbreviates, 周总理 → "Premier Zhou Enlai").
+    Chinese too (a title the Chinese abbreviates, 周总理 → "Premier Zhou Enlai"); so is one the
+    check abstains on (a foreign name or context, judge.names). ``checks``: ``check_names``'s
+    result, when the caller has it.
     """
     if not ref.en.strip() or not ref.zh.strip():
         return []
-    misses = [c for c in check_names(ref.en, ref.zh)
-              if not c.rendered and not any(c.name in out for out in outputs)]
+    if checks is None:
+        checks = check_names(ref.en, ref.zh)
+    misses = [c for c in checks if not c.rendered and not c.abstained and not any(c.name in out for out in outputs)]
     if not misses:
         return []
     parts = []
@@ -592,7 +635,14 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
                               1.0, s))
     flags += number_flags(r)
     flags += dateline_flags(r)
-    flags += name_flags(r, list(rec_hyps.values()))
+    flags += cut_short_flags(r)
+    checks = check_names(r.en, r.zh) if r.en.strip() and r.zh.strip() else []
+    flags += name_flags(r, list(rec_hyps.values()), checks)
+    unmatched = [c for c in checks if not c.rendered]
+    if unmatched:
+        # How often the name check declines to judge (bench/bench_judge.py reports the share).
+        signals["names_unmatched"] = float(len(unmatched))
+        signals["names_abstained"] = float(sum(1 for c in unmatched if c.abstained))
 
     flags += alignment_flags(r, params)
 
@@ -638,8 +688,10 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
                                   f"with the reference (corpus median {model.gap_model.median:+.1f}, robust z {zg:+.1f})",
                                   _strength(zg, params.z_flag)))
 
-    suspicion, fault = assess(flags, params)
-    return Judgement(r.id, tuple(flags), suspicion, fault, signals)
+    _, fault = assess(flags, params)
+    features = feature_vector(r, flags)
+    suspicion = load_model(params.suspicion_model).probability(features)
+    return Judgement(r.id, tuple(flags), suspicion, fault, signals, features)
 
 
 def judge(references: Sequence[ReferenceRecord],
@@ -692,9 +744,10 @@ def prepare() -> None:
     objects): done once in a process that then forks workers, they share it instead of each
     loading it (~1.5 s and ~130 MB apiece)."""
     prepare_names()
+    load_model()
     _precision_metric()
     _chrf_metric()
-    zh_numbers("一九五八年八月一日")
+    zh_quantities("一九五八年八月一日")
 
 
 def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | None]:

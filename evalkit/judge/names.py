@@ -60,10 +60,16 @@ def _readings() -> dict[str, frozenset[str]]:
     return {ch: frozenset(s) for ch, s in out.items()}
 
 
+# Readings of interjections and erhua only (呣 m, 嗯 n/ng, 哼 hng): no name is spelt with them, and
+# they made non-pinyin words parse ("Nam" as na-m, so Vietnamese "Ha Nam" looked like pinyin).
+_NOT_NAME_SYLLABLES = frozenset({"m", "n", "ng", "hm", "hng", "r", "ei"})
+
+
 @functools.lru_cache(maxsize=1)
 def syllable_set() -> frozenset[str]:
-    """The valid toneless pinyin syllables (every reading CC-CEDICT gives a character)."""
-    return frozenset(s for readings in _readings().values() for s in readings if re.fullmatch(r"[a-z]+", s))
+    """The valid toneless pinyin syllables of names (CC-CEDICT's readings, less interjections)."""
+    return frozenset(s for readings in _readings().values() for s in readings
+                     if re.fullmatch(r"[a-z]+", s) and s not in _NOT_NAME_SYLLABLES)
 
 
 def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
@@ -121,6 +127,7 @@ class NameCheck:
     matched: int  # syllables read by the best run of Chinese characters (exactly or loosely)
     run: str  # that run of characters ('' when nothing matched)
     run_reading: tuple[str, ...]  # a reading of the run, for the evidence
+    abstained: str = ""  # why an unmatched name is not judged (a foreign name, a foreign context)
 
     @property
     def rendered(self) -> bool:
@@ -210,8 +217,36 @@ def _in_dictionary_renderings(name: str, zh: str) -> bool:
     return False
 
 
+# Where Mandarin readings do not apply: Vietnamese, Korean and Japanese names are written in characters
+# read otherwise (河南 → "Ha Nam", 黎笋 → "Le Duan"), so a pinyin-shaped English name there proves nothing.
+_FOREIGN_CONTEXT = re.compile(r"越南|南越|北越|朝鲜|韩国|日本|老挝|柬埔寨|琉球|高丽")
+# Characters of Chinese transliterations of Western names (达尼卢·桑图斯, 伯明翰): a run of them holds a
+# foreign name, whose English spelling ("Danilo Santos") is not its pinyin.
+_TRANSLITERATION = set("阿埃艾爱安奥巴拜班邦贝本比彼宾波伯勃布查达戴丹道德迪蒂丁杜顿多厄恩法菲费芬弗福盖甘戈格古"
+                       "哈海汉豪赫亨胡霍基吉加杰捷卡凯坎科克库夸拉莱兰劳勒雷里利列隆卢鲁伦罗洛马麦曼梅蒙米密摩"
+                       "莫默穆纳娜奈内尼涅纽努诺帕潘佩皮普齐奇切乔琼萨塞桑瑟森沙莎舍什斯松苏索塔泰坦汤特提图托"
+                       "瓦威韦维温沃乌西希锡夏谢辛休雅亚耶伊因尤约泽扎詹佐尔兹茨姆翰蒂黎")
+_TRANSLITERATION_MARKS = set("斯尔夫克特德维诺奥埃阿伊亚姆兹茨森顿罗翰")
+
+
+def _transliterated_run(zh: str) -> bool:
+    """Whether ``zh`` holds a transliterated foreign name: a dotted name (桑图斯·达尼卢) or three or
+    more transliteration characters in a row, one of them a typical one (斯, 尔, 夫…)."""
+    if re.search(r"[\u4e00-\u9fff][·•・．][\u4e00-\u9fff]", zh):
+        return True
+    for run in re.findall(f"[{''.join(sorted(_TRANSLITERATION))}]{{3,}}", zh):
+        if any(ch in _TRANSLITERATION_MARKS for ch in run):
+            return True
+    return False
+
+
 def check_names(english: str, zh: str) -> list[NameCheck]:
-    """Every person-shaped pinyin name of ``english`` with its best counterpart in ``zh``."""
+    """Every person-shaped pinyin name of ``english`` with its best counterpart in ``zh``.
+
+    An unmatched name is ``abstained`` (not judged) in a foreign context — the Chinese names
+    Vietnam, Korea or Japan, whose names are not Mandarin readings — or when it matches at most one
+    syllable and the Chinese holds a transliterated foreign name, which it probably renders.
+    """
     han = "".join(_HAN.findall(zh))
     out = []
     seen = set()
@@ -229,7 +264,13 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
             if any(_best_run(han, syl)[0] == len(syl) for syl in loose) or _in_dictionary_renderings(name, zh):
                 matched = len(syllables)
         reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
-        out.append(NameCheck(name, syllables, matched, run, reading))
+        abstained = ""
+        if matched < len(syllables):
+            if _FOREIGN_CONTEXT.search(zh):
+                abstained = "foreign context"
+            elif matched <= 1 and _transliterated_run(zh):
+                abstained = "a transliterated foreign name"
+        out.append(NameCheck(name, syllables, matched, run, reading, abstained))
     return out
 
 

@@ -1,0 +1,663 @@
+"""Quantities on both sides of a paragraph, read as intervals and aligned.
+
+For the judge's ``number_mismatch`` (a *conflict*: the English gives the same quantity another value)
+and ``number_missing`` (an *absence*: the English does not state it at all) flags. A translator who
+drops a redundant count or date is common and rarely what an archivist must fix; a count that
+changed (两万 → "two million", 五国 → "seven countries") is a real error. So the two are told apart,
+and each reading is an interval, not a point, because both languages approximate:
+
+Chinese (``zh_quantities``)
+    plain numerals (Arabic or Chinese, 万/亿 sections, 万万 = 10⁸, 廿/卅/卌), approximations
+    (几百 200–900, 数十 20–90, 十几 11–19, 三十多 30–39, 十余万 100,000–199,999, prefixes 近/约/将近
+    and suffixes 左右/上下), ranges of neighbouring digits (三四十 30–40, 二三百 200–300, 十七八 17–18),
+    百分之, fractions (三分之一), ordinals (第三), and dates from ``evalkit.systems.zhnum`` (8月1日,
+    1958年, a day alone: 五日). The measure word or noun after a count is kept (its *unit*: 国, 人, 吨…).
+English (``en_quantities``)
+    digits ("2,500", "1.5 million", "30%"), number words ("two million", "twenty-nine"), vague
+    magnitudes ("several hundred", "hundreds of", "tens of thousands", "dozens of", "a dozen"),
+    fractions ("one-third", "half"), ordinals, Roman numerals, ranges ("two or three", "30 to 40"),
+    approximation words ("nearly", "over", "about"), and a total implied by "N other(s)" (共六个 …
+    "the vice-chancellor's office and five other offices" states six).
+
+Alignment (``compare``): a Chinese quantity is *rendered* when some English quantity overlaps its
+interval (within 10% when either side is approximate); dates compare month and day. A quantity not
+rendered is a *conflict* when the English has an unaligned quantity in the same slot — the same unit
+word ("seven countries" for 五国), the same leading digits at another scale (20,000 vs 2,000,000: the
+classic 万 misreading), or the same month with another day — and an *absence* otherwise.
+
+Conservative on the Chinese side, as before: a lone 一 is skipped (usually the article "a"), a lone
+digit counts only before a measure word (三个, 五人), idioms whose numerals are not quantities (十分
+"very", 万岁 "long live") are skipped, and a count that restates the list before it (苏、美、英三国) is
+not checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+
+# --- Chinese ----------------------------------------------------------------------------------
+
+# Idioms whose numerals are not quantities.
+_IDIOMS = ("十分", "万岁", "千万", "万一", "万分", "百般", "千方百计", "成千上万", "千百万", "亿万", "万众",
+           "万物", "百倍", "千古", "百姓", "十足", "百花", "万象", "三番五次", "四面八方", "五花八门",
+           "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "五四", "百万雄师")
+
+
+def _in_idiom(text: str, start: int, end: int) -> bool:
+    for idiom in _IDIOMS:
+        i = text.find(idiom, max(0, start - len(idiom)), end + len(idiom))
+        if i != -1 and i < end and i + len(idiom) > start:
+            return True
+    return False
+
+
+# One-character abbreviations of states, as in 美英两国 ("the US and Britain, the two countries").
+_STATE_ABBREVIATIONS = set("中美英法苏德日意印朝越蒙波捷匈罗保阿古埃叙伊")
+
+
+def _restates_enumeration(text: str, start: int, end: int, value: float) -> bool:
+    """A count that restates the list right before it: 苏、美、英、法、印五国, 美英两国.
+
+    The English names the members ("the Soviet Union, the United States, …") and rarely repeats
+    the count, so checking it would flag a faithful translation. People count too (贝定及莫叶二人).
+    """
+    if end >= len(text) or text[end] not in "国方党人":
+        return False
+    before = text[:start]
+    if value == 2 and len(before) >= 2 and set(before[-2:]) <= _STATE_ABBREVIATIONS and text[end] != "人":
+        return True
+    run = re.search(r"[\u4e00-\u9fff、]+$", before)
+    if not run:
+        return False
+    # Members are separated by 、 and the last one joined by 及 or 与 (贝定及莫叶二人 "Bate and Moya").
+    members = run.group(0).count("、") + 1 + (1 if re.search(r"[及与][^、及与]+$", run.group(0)) else 0)
+    return members >= 2 and members == value
+
+
+
+_DIGIT = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4,
+          "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
+_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+_ZH_CHARS = "".join(_DIGIT) + "".join(_UNIT) + "".join(_BIG) + "几"
+# A numeral run: Arabic digits (with a Chinese scale), or Chinese digits and units; 几, 多 and 余
+# may sit inside (十几, 十余万, 三千多万), 数 only in front of a unit (数十, 数百万).
+_ZH_RUN = re.compile(
+    r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[0-9]{1,3}(?:[,，][0-9]{3})+)(?:[多余]?[万萬亿億]+)?"
+    rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億]))*")
+_FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9]+)")
+_PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
+_SUFFIX_APPROX = ("左右", "上下", "以上", "来", "许", "强")
+# A lone digit is a count only before one of these (三个, 五人, 两国); with a unit (三十, 五百) it always is.
+MEASURE = set("个份人名位次件条项种只架艘辆吨斤公里米元角岁倍队国家省县市区乡村批座所篇部本张匹头口户处台门"
+              "场届期年月天日周星小时分秒亩顷担石斗升尺寸丈里营连排师团军支枚颗棵株封列路层样类篇首")
+# What English words a Chinese unit is counted in, for a conflict in the same slot ("seven countries"
+# for 五国). Only units whose English word is unambiguous.
+UNIT_WORDS: dict[str, str] = {
+    "国": r"countr(?:y|ies)|nations?|states|powers",
+    "省": r"provinces?", "县": r"count(?:y|ies)", "村": r"villages?", "乡": r"townships?|villages?",
+    "吨": r"tons?|tonnes?", "斤": r"jin|catt(?:y|ies)|pounds?", "亩": r"mu|acres?", "公里": r"kilomet(?:er|re)s?|km",
+    "元": r"yuan", "岁": r"years?(?: old)?|aged?", "天": r"days?", "日": r"days?", "年": r"years?",
+    "个月": r"months?", "小时": r"hours?", "次": r"times|rounds?|sessions?", "架": r"(?:air)?planes?|aircraft",
+    "艘": r"ships?|vessels?|boats?|warships?", "辆": r"vehicles?|trucks?|cars?|tanks?", "户": r"households?|families",
+    "人": r"people|persons?|men|women|workers|peasants|students|delegates|members|soldiers|children|residents",
+    "名": r"people|persons?|men|women|workers|peasants|students|delegates|members|soldiers|children",
+    "所": r"schools?|hospitals?|universities|colleges|institutions?", "座": r"bridges?|factories|buildings?|mountains?",
+    "师": r"divisions?", "团": r"regiments?", "营": r"battalions?", "项": r"items?|projects?|points?",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A quantity read from one side: the interval [``low``, ``high``] (equal when exact).
+
+    ``kind``: count, ordinal, percent, fraction, year, month, day or date (``month``/``day`` set).
+    ``unit``: the Chinese measure word or noun after a count ('' if none); for English, the few
+    words after the number (lower-case), which ``UNIT_WORDS`` patterns are matched against.
+    """
+
+    text: str
+    low: float
+    high: float
+    kind: str = "count"
+    approx: bool = False
+    unit: str = ""
+    start: int = 0
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def value(self) -> float:
+        return self.low
+
+    def shown(self) -> str:
+        """The value as evidence writes it: 20,000; 200–900; 1/3; August 1."""
+        if self.kind == "date":
+            return f"{_MONTH_NAMES[self.month - 1]} {self.day}" if self.month and self.day else self.text
+        if self.kind == "fraction":
+            return f"{self.low:.3g}"
+        lo, hi = _fmt(self.low), _fmt(self.high)
+        text = lo if lo == hi else f"{lo}–{hi}"
+        return f"{text}%" if self.kind == "percent" else text
+
+
+_MONTH_NAMES = "January February March April May June July August September October November December".split()
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _parse_section(text: str) -> int | None:
+    """Chinese digits and 十/百/千 below 10,000 (三千二百零五); bare digits read positionally."""
+    if text and all(ch in _DIGIT for ch in text):
+        return int("".join(str(_DIGIT[ch]) for ch in text))
+    total, digit = 0, None
+    for ch in text:
+        if ch in _DIGIT:
+            if digit not in (None, 0) and _DIGIT[ch] != 0:
+                return None
+            digit = _DIGIT[ch]
+        elif ch in _UNIT:
+            total += (1 if digit is None else digit) * _UNIT[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def parse_zh(text: str) -> float | None:
+    """One exact Chinese or Arabic numeral: 三万万 → 300,000,000, 两万 → 20,000, 1.5万 → 15,000."""
+    text = text.translate(str.maketrans("０１２３４５６７８９．，", "0123456789.,")).replace(",", "")
+    text = text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十").replace("万万", "亿")
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([万萬亿億]*)", text)
+    if m:
+        value = float(m.group(1))
+        for ch in m.group(2):
+            value *= _BIG[ch]
+        return value
+    if not text or any(ch not in _DIGIT and ch not in _UNIT and ch not in _BIG for ch in text):
+        return None
+    # Largest scale first: 一亿二千万 = 1 × 10⁸ + 2000 × 10⁴; a scale may repeat (三千万万).
+    for ch in ("亿", "億", "万", "萬"):
+        if ch in text:
+            head, _, rest = text.rpartition(ch) if text.count(ch) > 1 and ch in "亿億" else text.partition(ch)
+            head_value = parse_zh(head) if head else 1.0
+            rest_value = parse_zh(rest) if rest else 0.0
+            if head_value is None or rest_value is None:
+                return None
+            # A rest written without its unit after 万 (两万五 = 25,000) is not read: rare and ambiguous.
+            return head_value * _BIG[ch] + rest_value
+    section = _parse_section(text)
+    return None if section is None else float(section)
+
+
+def _read_run(run: str) -> tuple[float, float, bool] | None:
+    """(low, high, approximate) of one numeral run, or None when it is not a quantity."""
+    run = run.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十")
+    if run.startswith("数"):
+        # 数十 / 数百万: "several tens", read like 几.
+        run = "几" + run[1:]
+    scale = 1.0
+    approx = False
+    m = re.fullmatch(r"(.+?)([多余])([万萬亿億]+)", run)
+    if m:
+        # 十余万 = more than 100,000: the approximation sits before the scale.
+        low = parse_zh(m.group(1))
+        if low is None:
+            return None
+        step = _last_place(m.group(1))
+        for ch in m.group(3):
+            scale *= _BIG[ch]
+        return low * scale, (low + step) * scale - 1, True
+    m = re.fullmatch(r"(.*?)([万萬亿億]+)", run)
+    if m and ("几" in m.group(1) or _neighbour_digits(m.group(1))):
+        for ch in m.group(2):
+            scale *= _BIG[ch]
+        run = m.group(1)
+    if "几" in run:
+        i = run.index("几")
+        after_unit = i > 0 and run[i - 1] in _UNIT
+        low = parse_zh(run.replace("几", "一" if after_unit else "二", 1).replace("几", ""))
+        high = parse_zh(run.replace("几", "九", 1).replace("几", ""))
+        if low is None or high is None or run == "几":
+            return None
+        return low * scale, high * scale, True
+    pair = _neighbour_digits(run)
+    if pair:
+        return pair[0] * scale, pair[1] * scale, True
+    value = parse_zh(run)
+    if value is None:
+        return None
+    return value * scale, value * scale, approx
+
+
+def _last_place(text: str) -> float:
+    """The place value of a numeral's last digit: 三十 → 10, 三千 → 1000, 35 → 1, 二十万 → 100,000."""
+    scale = 1.0
+    while text and text[-1] in _BIG:
+        scale *= _BIG[text[-1]]
+        text = text[:-1]
+    last = text[-1] if text else ""
+    return float(_UNIT[last]) * scale if last in _UNIT else scale
+
+
+def _neighbour_digits(run: str) -> tuple[float, float] | None:
+    """Approximate counts of two neighbouring digits: 三四十 (30–40), 二三百, 十七八 (17–18), 三五."""
+    m = re.fullmatch(r"(.*?)([一二两三四五六七八九])([二三四五六七八九])([十百千]?)", run)
+    if not m:
+        return None
+    head, d1, d2, unit = m.groups()
+    a, b = _DIGIT[d1], _DIGIT[d2]
+    if not (b == a + 1 or (a, b) == (3, 5)):
+        return None
+    if head and head[-1] not in _UNIT:
+        return None  # 一九五八 is a year read digit by digit, not a range
+    if head and unit:
+        return None
+    low, high = parse_zh(head + d1 + unit), parse_zh(head + d2 + unit)
+    if low is None or high is None:
+        return None
+    return low, high
+
+
+def zh_quantities(text: str) -> list[Quantity]:
+    """Every quantity of a Chinese text that a translation should carry, in order."""
+    from evalkit.systems.zhnum import Date, find_numbers
+
+    norm = text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十")
+    out: list[Quantity] = []
+    taken = [False] * len(norm)
+
+    def take(start: int, end: int) -> None:
+        for k in range(start, end):
+            taken[k] = True
+
+    # Dates first (zhnum's patterns), so that 八月一日 is not read as counts.
+    for span in find_numbers(norm):
+        v = span.value
+        if not isinstance(v, Date) or _in_idiom(norm, span.start, span.end):
+            continue
+        take(span.start, span.end)
+        if v.month is not None and v.day is not None:
+            out.append(Quantity(span.text, v.day, v.day, "date", start=span.start, month=v.month, day=v.day))
+        elif v.month is not None:
+            out.append(Quantity(span.text, v.month, v.month, "month", start=span.start, month=v.month))
+        elif v.day is not None:
+            out.append(Quantity(span.text, v.day, v.day, "day", start=span.start, day=v.day))
+        if v.year is not None:
+            out.append(Quantity(span.text, v.year, v.year, "year", start=span.start))
+    for m in _FRACTION.finditer(norm):
+        if any(taken[m.start():m.end()]):
+            continue
+        den, num = parse_zh(m.group(1)), parse_zh(m.group(2))
+        if den and num is not None:
+            take(m.start(), m.end())
+            kind = "percent" if den == 100 else "fraction"
+            value = num if den == 100 else num / den
+            out.append(Quantity(m.group(0), value, value, kind, start=m.start()))
+    for m in _ZH_RUN.finditer(norm):
+        start, end = m.start(), m.end()
+        if any(taken[start:end]) or _in_idiom(norm, start, end):
+            continue
+        run = m.group(0)
+        before, after = norm[max(0, start - 2):start], norm[end:end + 2]
+        if start > 0 and norm[start - 1] in "星礼":  # 星期一, 礼拜三: weekdays
+            continue
+        read = _read_run(run)
+        if read is None:
+            continue
+        low, high, approx = read
+        chinese = not re.match(r"[0-9０-９]", run)
+        lone = chinese and len(run) == 1
+        if lone and run in _UNIT:
+            continue  # 百货, 千里: a unit alone is not a count
+        if lone and not (after[:1] in MEASURE or after[:2] in UNIT_WORDS or after[:1] in ("多", "余")):
+            continue
+        if low == high == 1 and not approx:
+            continue  # 一个, 一国: "a", "one", "the"… too ambiguous to check
+        if _restates_enumeration(norm, start, end, low):
+            continue
+        kind = "count"
+        if before.endswith("第"):
+            kind = "ordinal"
+        elif after.startswith("%") or after.startswith("％"):
+            kind = "percent"
+        if any(before.endswith(p) for p in _PREFIX_APPROX) or any(after.startswith(s) for s in _SUFFIX_APPROX):
+            approx = True
+        suffix = norm[end:end + 1]
+        approximate_suffix = suffix in ("多", "余")
+        if approximate_suffix and low == high:
+            step = _last_place(run)
+            high = low + step - (1 if step > 1 else 0.5)
+            approx = True
+        unit = next((u for u in sorted(UNIT_WORDS, key=len, reverse=True)
+                     if norm.startswith(u, end + (1 if approximate_suffix else 0))
+                     or norm.startswith("个" + u, end)), "")
+        take(start, end)
+        # The evidence shows the count with its approximation and unit, as written: 三十多人, 五国.
+        shown = norm[start:end + (1 if approximate_suffix else 0)] + (unit if norm.startswith(unit, end + (1 if approximate_suffix else 0)) else "")
+        out.append(Quantity(shown, low, high, kind, approx, unit, start))
+    return sorted(out, key=lambda q: q.start)
+
+
+# --- English ------------------------------------------------------------------------------------
+
+_UNITS_EN = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split())}
+_TENS_EN = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_ORD_EN = {w: i + 1 for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth".split())}
+_ORD_EN.update({w: 10 * (i + 2) for i, w in enumerate(
+    "twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth ninetieth".split())})
+_SCALE_EN = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+_FRACTION_EN = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
+                "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "eighth": 8, "eighths": 8,
+                "tenth": 10, "tenths": 10}
+_EXTRA_EN = {"both": 2, "twice": 2, "double": 2, "pair": 2, "couple": 2, "dozen": 12, "score": 20,
+             "thrice": 3, "triple": 3, "single": 1, "once": 1}
+_VAGUE_PLURAL = {"dozens": (24, 99), "scores": (40, 99), "hundreds": (200, 999), "thousands": (2000, 9999),
+                 "millions": (2_000_000, 999_999_999)}
+_APPROX_EN = re.compile(r"(?:about|around|approximately|nearly|almost|some|over|more than|less than|fewer than|"
+                        r"up to|at least|roughly|close to|upwards of|in excess of|under|as many as)\s+$", re.I)
+_ROMAN_EN = {"II": 2, "III": 3, "IV": 4, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "XI": 11, "XII": 12}
+_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[A-Za-z]+|%")
+
+
+def _word_number(word: str) -> float | None:
+    w = word.lower()
+    if w in _UNITS_EN:
+        return float(_UNITS_EN[w])
+    if w in _TENS_EN:
+        return float(_TENS_EN[w])
+    return None
+
+
+def en_quantities(text: str) -> list[Quantity]:
+    """Every quantity an English text states (``Quantity.unit``: the next few words, lower-case)."""
+    toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    out: list[Quantity] = []
+
+    def after(k: int, n: int = 4) -> str:
+        return " ".join(t for t, _s, _e in toks[k:k + n]).lower()
+
+    def add(low: float, high: float, kind: str, i0: int, i1: int) -> None:
+        start, end = toks[i0][1], toks[i1 - 1][2]
+        approx = bool(_APPROX_EN.search(text[max(0, start - 20):start])) or low != high
+        out.append(Quantity(text[start:end], low, high, kind, approx, after(i1), start))
+        # "five other offices" / "and four others": the text states a total one larger.
+        nxt = toks[i1][0].lower() if i1 < len(toks) else ""
+        if nxt in ("other", "others", "more") and low == high:
+            out.append(Quantity(text[start:end] + " " + nxt, low + 1, high + 1, "total", approx, after(i1 + 1), start))
+
+    i = 0
+    while i < len(toks):
+        tok, low_tok = toks[i][0], toks[i][0].lower()
+        nxt = toks[i + 1][0].lower() if i + 1 < len(toks) else ""
+        nxt2 = toks[i + 2][0].lower() if i + 2 < len(toks) else ""
+        # Fractions: "one-third", "two thirds", "a quarter", "half".
+        if nxt in _FRACTION_EN and (low_tok in ("a", "one") or _word_number(tok) or tok.isdigit()) \
+                and not (nxt in ("fourth", "fifth", "sixth", "eighth", "tenth") and low_tok == "a"):
+            num = 1.0 if low_tok in ("a", "one") else (_word_number(tok) or float(tok))
+            add(num / _FRACTION_EN[nxt], num / _FRACTION_EN[nxt], "fraction", i, i + 2)
+            i += 2
+            continue
+        if low_tok == "half":
+            add(0.5, 0.5, "fraction", i, i + 1)
+            i += 1
+            continue
+        # Vague magnitudes: "several hundred", "a few thousand", "hundreds of", "tens of thousands".
+        if low_tok in ("several", "few") and nxt in _SCALE_EN:
+            scale = _SCALE_EN[nxt]
+            add(2 * scale, 9 * scale, "count", i, i + 2)
+            i += 2
+            continue
+        if low_tok == "tens" and nxt == "of" and nxt2 in ("thousands", "millions"):
+            scale = 10_000 if nxt2 == "thousands" else 10_000_000
+            add(2 * scale, 9.99 * scale, "count", i, i + 3)
+            i += 3
+            continue
+        if low_tok in _VAGUE_PLURAL and (nxt == "of" or nxt in ("thousands", "millions")):
+            lo, hi = _VAGUE_PLURAL[low_tok]
+            if nxt in ("thousands", "millions"):
+                mult = 1000 if nxt == "thousands" else 1_000_000
+                lo, hi = lo * mult, hi * mult
+                add(lo, hi, "count", i, i + 2)
+                i += 2
+            else:
+                add(lo, hi, "count", i, i + 1)
+                i += 1
+            continue
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", tok):
+            value = float(tok.replace(",", ""))
+            j = i + 1
+            while j < len(toks) and toks[j][0].lower() in _SCALE_EN:
+                value *= _SCALE_EN[toks[j][0].lower()]
+                j += 1
+            kind = "count"
+            if j < len(toks) and (toks[j][0] == "%" or toks[j][0].lower() == "percent"
+                                  or (toks[j][0].lower() == "per" and j + 1 < len(toks)
+                                      and toks[j + 1][0].lower() == "cent")):
+                kind = "percent"
+            if j == i + 1 and j < len(toks) and toks[j][1] == toks[i][2] and toks[j][0].lower() in ("st", "nd", "rd", "th"):
+                kind = "ordinal"  # "31st": the suffix is its own token
+                j += 1
+            add(value, value, kind, i, j)
+            i = j
+            continue
+        if low_tok in _ORD_EN:
+            add(float(_ORD_EN[low_tok]), float(_ORD_EN[low_tok]), "ordinal", i, i + 1)
+            i += 1
+            continue
+        if _word_number(tok) is not None or (low_tok == "a" and nxt in _SCALE_EN):
+            total = current = 0.0
+            j = i
+            while j < len(toks):
+                w = toks[j][0].lower()
+                if _word_number(w) is not None:
+                    current += _word_number(w)  # type: ignore[operator]
+                elif w == "a" and j == i:
+                    current = 1.0
+                elif w == "hundred":
+                    current = (current or 1.0) * 100
+                elif w in _SCALE_EN:
+                    total += (current or 1.0) * _SCALE_EN[w]
+                    current = 0.0
+                elif w == "and" and j + 1 < len(toks) and _word_number(toks[j + 1][0]) is not None and j > i:
+                    pass
+                elif w in _ORD_EN and j > i and _TENS_EN.get(toks[j - 1][0].lower()):
+                    current += _ORD_EN[w]  # "twenty-first"
+                    j += 1
+                    break
+                else:
+                    break
+                j += 1
+            value = total + current
+            if low_tok == "a" and value == 1.0:
+                i += 1
+                continue
+            kind = "percent" if j < len(toks) and toks[j][0].lower() in ("percent", "%") else "count"
+            add(value, value, kind, i, j)
+            i = j
+            continue
+        if low_tok in _EXTRA_EN:
+            add(float(_EXTRA_EN[low_tok]), float(_EXTRA_EN[low_tok]), "count", i, i + 1)
+        elif tok in _ROMAN_EN:
+            add(float(_ROMAN_EN[tok]), float(_ROMAN_EN[tok]), "ordinal", i, i + 1)
+        i += 1
+    for m in re.finditer(r"\b(\d+)/(\d+)\b", text):
+        num, den = int(m.group(1)), int(m.group(2))
+        if den:
+            out.append(Quantity(m.group(0), num / den, num / den, "fraction", False, "", m.start()))
+    return out
+
+
+# --- English dates (month, day) -------------------------------------------------------------------
+
+_MONTHS_EN = {m.lower(): i + 1 for i, m in enumerate(_MONTH_NAMES)}
+_MONTHS_EN.update({m[:3]: i for m, i in list(_MONTHS_EN.items())})
+_MONTHS_EN["sept"] = 9
+_DATE_TOKEN = re.compile(r"\d{1,2}(?:st|nd|rd|th)?\b|[A-Za-z]+")
+
+
+def _day(tokens: list[tuple[str, int, int]], k: int) -> tuple[int, int] | None:
+    """The day written at token k ("5", "5th", "fifth", "twenty-first"): (day, tokens used)."""
+    if not 0 <= k < len(tokens):
+        return None
+    tok = tokens[k][0].lower()
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", tok)
+    if m:
+        day, used = int(m.group(1)), 1
+    elif tok in _TENS_EN and k + 1 < len(tokens) and tokens[k + 1][0].lower() in _ORD_EN:
+        day, used = _TENS_EN[tok] + _ORD_EN[tokens[k + 1][0].lower()], 2
+    elif tok in _ORD_EN:
+        day, used = _ORD_EN[tok], 1
+    elif tok in _UNITS_EN and tok != "zero":
+        day, used = _UNITS_EN[tok], 1
+    else:
+        return None
+    return (day, used) if 1 <= day <= 31 else None
+
+
+def english_dates(text: str) -> tuple[frozenset[int], tuple[tuple[int, int, str], ...]]:
+    """The months an English text names and its (month, day, text) dates: "August 1", "1st August",
+    "the first of August". "May" counts as a month only before a day."""
+    tokens = [(m.group(0), m.start(), m.end()) for m in _DATE_TOKEN.finditer(text)]
+    months: set[int] = set()
+    dates: list[tuple[int, int, str]] = []
+    for i, (tok, start, end) in enumerate(tokens):
+        low = tok.lower()
+        if low not in _MONTHS_EN or not tok[0].isupper():
+            continue
+        month = _MONTHS_EN[low]
+        after = _day(tokens, i + 1)
+        if tok != "May" or after:
+            months.add(month)
+        if after:
+            dates.append((month, after[0], text[start:tokens[i + after[1]][2]]))
+            continue
+        back = 2 if i >= 2 and tokens[i - 1][0].lower() == "of" else 1
+        before = _day(tokens, i - back)
+        if before and before[1] == 1:
+            dates.append((month, before[0], text[tokens[i - back][1]:end]))
+    return frozenset(months), tuple(dates)
+
+
+# --- alignment ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A Chinese quantity the English does not render: a ``conflict`` (``english`` names what the
+    English says instead) or an ``absence``."""
+
+    kind: str
+    chinese: Quantity
+    english: Quantity | str | None
+
+    def evidence(self) -> str:
+        zh = f"{self.chinese.text} ({self.chinese.shown()})"
+        if self.kind == "conflict":
+            if isinstance(self.english, Quantity):
+                return f"{zh} ↔ {self.english.text!r} ({self.english.shown()})"
+            return f"{zh} ↔ {self.english!r}"
+        return f"{zh} → not in the English"
+
+
+def _overlaps(zh: Quantity, en: Quantity) -> bool:
+    lo, hi = zh.low, zh.high
+    elo, ehi = en.low, en.high
+    if (zh.approx or en.approx) and lo == hi:
+        # "nearly 2,500" for 二千四百多; an interval reading (三十多: 30–39) already carries its slack.
+        slack = 0.1 * max(abs(lo), 1e-9)
+        lo, hi = lo - slack, hi + slack
+    return elo <= hi + 1e-9 and ehi >= lo - 1e-9
+
+
+def _renders(zh: Quantity, en: Quantity) -> bool:
+    if zh.kind == "fraction" or en.kind == "fraction":
+        if zh.kind == "fraction" and en.kind == "fraction":
+            return abs(zh.low - en.low) < 0.01
+        if zh.kind == "fraction" and en.kind == "percent":
+            return abs(zh.low * 100 - en.low) < 1.0
+        return False
+    return _overlaps(zh, en)
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_pattern(unit: str) -> re.Pattern[str]:
+    return re.compile(rf"^(?:[a-z]+ ){{0,2}}(?:{UNIT_WORDS[unit]})\b")
+
+
+def _leading_digits(x: float) -> tuple[int, int]:
+    """(significant digits as an integer, power of ten): 20,000 → (2, 4); 2,500 → (25, 2)."""
+    if x <= 0:
+        return (0, 0)
+    exp = int(math.floor(math.log10(x)))
+    mant = round(x / 10 ** exp, 6)
+    digits = int(round(mant * 1000))
+    while digits and digits % 10 == 0:
+        digits //= 10
+    return digits, exp
+
+
+def compare(zh: str, en: str) -> list[Finding]:
+    """The Chinese quantities of a paragraph that its English does not render, each a conflict or an
+    absence (see the module docstring)."""
+    chinese = zh_quantities(zh)
+    if not chinese:
+        return []
+    english = en_quantities(en)
+    months, dates = english_dates(en)
+    findings: list[Finding] = []
+    used: set[int] = set()
+    pending: list[Quantity] = []
+    for q in chinese:
+        if q.kind == "date":
+            if any(m == q.month and d == q.day for m, d, _t in dates):
+                continue
+            other = [t for m, d, t in dates if m == q.month and d != q.day]
+            if other:
+                findings.append(Finding("conflict", q, other[0]))
+            else:
+                findings.append(Finding("absence", q, None))
+            continue
+        if q.kind == "month":
+            if q.month in months or any(e.low == q.month for e in english):
+                continue
+            findings.append(Finding("absence", q, None))
+            continue
+        hits = [k for k, e in enumerate(english) if _renders(q, e)]
+        if hits:
+            used.update(hits)
+            continue
+        pending.append(q)
+    # Rivals: unaligned English counts, not 1 ("one person", "a"), which is too ambiguous to oppose.
+    free = [e for k, e in enumerate(english) if k not in used and e.kind in ("count", "total", "percent")
+            and not e.low == e.high == 1]
+    for q in pending:
+        if q.low != q.high and any(0.9 * q.low <= e.low <= q.high for e in free):
+            continue  # an approximate count rendered by its round base (二十几年 → "twenty years")
+        rival: Quantity | str | None = None
+        if q.unit and q.kind == "count":
+            pattern = _unit_pattern(q.unit)
+            for e in free:
+                m = pattern.match(e.unit)
+                if m and not _overlaps(q, e):
+                    rival = Quantity(f"{e.text} {m.group(0)}", e.low, e.high, e.kind, e.approx, e.unit, e.start)
+                    break
+        if rival is None and q.kind in ("count", "percent") and q.low == q.high and q.low >= 1000:
+            digits, exp = _leading_digits(q.low)
+            rival = next((e for e in free if e.low == e.high and e.low >= 100 and _leading_digits(e.low)[0] == digits
+                          and _leading_digits(e.low)[1] != exp and not _overlaps(q, e)), None)
+        findings.append(Finding("conflict", q, rival) if rival is not None else Finding("absence", q, None))
+    return findings
+
+
+__all__ = ["Finding", "Quantity", "UNIT_WORDS", "compare", "en_quantities", "parse_zh", "zh_quantities"]
+

@@ -1,0 +1,119 @@
+"""The quantity reader: both sides read as intervals, aligned into conflicts and absences."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.judge.core import number_flags
+from evalkit.judge.quantities import compare, en_quantities, parse_zh, zh_quantities
+from evalkit.records import ReferenceRecord
+
+
+@pytest.mark.parametrize("numeral,value", [
+    ("三万万", 300_000_000),  # 万万 = 10⁸: "three hundred million"
+    ("两万", 20_000),
+    ("十四万", 140_000),
+    ("一亿二千万", 120_000_000),
+    ("1.5万", 15_000),
+    ("二千五百", 2_500),
+    ("一九五八", 1958),  # digits read positionally
+])
+def test_a_chinese_numeral_has_its_value(numeral, value):
+    assert parse_zh(numeral) == value
+
+
+@pytest.mark.parametrize("zh,low,high,approx", [
+    ("几百名学生", 200, 900, True),
+    ("数十个", 20, 90, True),
+    ("十几个", 11, 19, True),
+    ("三十多人", 30, 39, True),
+    ("三千余", 3000, 3999, True),
+    ("十余万人", 100_000, 199_999, True),
+    ("二十万余人", 200_000, 299_999, True),
+    ("三四十人", 30, 40, True),
+    ("二三百斤", 200, 300, True),
+    ("十七八岁", 17, 18, True),
+    ("近二千五百人", 2500, 2500, True),
+    ("共六个办公室", 6, 6, False),
+    ("卅一日电", 31, 31, False),
+])
+def test_chinese_quantities_are_intervals(zh, low, high, approx):
+    (q,) = zh_quantities(zh)
+    assert (q.low, q.high, q.approx) == (low, high, approx)
+
+
+@pytest.mark.parametrize("zh,kind,value", [
+    ("百分之三十", "percent", 30),
+    ("三分之一", "fraction", 1 / 3),
+    ("第三次", "ordinal", 3),
+    ("五国", "count", 5),
+])
+def test_percentages_fractions_and_ordinals_keep_their_kind(zh, kind, value):
+    (q,) = zh_quantities(zh)
+    assert q.kind == kind and q.low == pytest.approx(value)
+
+
+@pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司"])
+def test_numerals_that_are_not_quantities_are_skipped(zh):
+    assert zh_quantities(zh) == []
+
+
+@pytest.mark.parametrize("en,low,high", [
+    ("several hundred students", 200, 900),
+    ("hundreds of workers", 200, 999),
+    ("tens of thousands of people", 20_000, 99_900),
+    ("Two million", 2_000_000, 2_000_000),
+    ("a dozen", 12, 12),
+    ("twenty-nine", 29, 29),
+    ("1.5 million tons", 1_500_000, 1_500_000),
+])
+def test_english_quantities_are_intervals(en, low, high):
+    q = en_quantities(en)[0]
+    assert (q.low, q.high) == (low, high)
+
+
+@pytest.mark.parametrize("zh,en", [
+    ("三万万元", "300 million yuan"),  # the issue's false alarm: 万万 was not read
+    ("几百名学生", "several hundred students"),
+    ("共六个办公室", "the vice-chancellor's office and five other offices"),  # a total stated as one + five others
+    ("近二千五百人", "nearly 2,500 people"),
+    ("三十多人", "over 30 people"),
+    ("十余万人", "more than 100,000 people"),
+    ("三四十人", "thirty or forty people"),
+    ("二三百斤", "200 to 300 jin"),
+    ("三分之一的土地", "one-third of the land"),
+    ("百分之三十", "30 percent"),
+    ("二十几年", "twenty years"),  # an approximate count rendered loosely is not a conflict
+    ("于八月五日", "on August 5"),
+    ("【新华社延安卅一日电】", "Xinhua News Agency, Yan'an, 31st"),
+])
+def test_faithful_quantities_are_consistent(zh, en):
+    assert compare(zh, en) == []
+
+
+@pytest.mark.parametrize("zh,en,evidence", [
+    ("冲绳两万爱国者同军警搏斗", "Two million patriots in Okinawa clash with police",
+     "两万 (20,000) ↔ 'Two million' (2,000,000)"),
+    ("五国代表", "delegates of seven countries", "五国 (5) ↔ 'seven countries' (7)"),
+    ("我收到了你8月1日的信", "your letter of August 11", "8月1日 (August 1) ↔ 'August 11'"),
+    ("三十多人参加", "over 40 people took part", "三十多人 (30–39) ↔ '40 people' (40)"),
+])
+def test_a_quantity_with_another_value_is_a_conflict_naming_both_sides(zh, en, evidence):
+    (finding,) = compare(zh, en)
+    assert finding.kind == "conflict" and finding.evidence() == evidence
+
+
+def test_a_quantity_the_english_does_not_state_is_an_absence():
+    (finding,) = compare("会议开了三天", "The meeting was held.")
+    assert finding.kind == "absence" and finding.evidence() == "三天 (3) → not in the English"
+
+
+def _ref(zh, en):
+    return ReferenceRecord(id="d#0001", doc_id="d", index=1, zh=zh, en=en, bead="1-1", align_cost=0.1)
+
+
+def test_a_conflict_is_a_strong_flag_and_an_absence_a_weak_one():
+    (conflict,) = number_flags(_ref("冲绳两万爱国者", "Two million patriots in Okinawa"))
+    (absence,) = number_flags(_ref("会议开了三天", "The meeting was held."))
+    assert (conflict.name, conflict.strength) == ("number_mismatch", 1.0)
+    assert absence.name == "number_missing" and absence.strength < 0.5
