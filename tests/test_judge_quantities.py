@@ -117,3 +117,18 @@ def test_a_conflict_is_a_strong_flag_and_an_absence_a_weak_one():
     (absence,) = number_flags(_ref("会议开了三天", "The meeting was held."))
     assert (conflict.name, conflict.strength) == ("number_mismatch", 1.0)
     assert absence.name == "number_missing" and absence.strength < 0.5
+
+
+@pytest.mark.parametrize("en,conflict", [
+    ("Xinhua News Agency, March 27th, Bangkok dispatch: the federation was founded.", True),
+    ("Xinhua News Agency, February 27th, Bangkok dispatch: the federation was founded.", False),
+    ("Xinhua News Agency, 27th, Bangkok dispatch: the federation was founded.", False),
+])
+def test_a_datelines_month_is_implied_by_the_papers_date(en, conflict):
+    # 据新华社27日讯 in the paper of 1957-03-01 is February 27: "March 27" is a changed date.
+    ref = ReferenceRecord(id="d#0001", doc_id="d", index=1, zh="据新华社27日讯　曼谷消息：泰国劳工联合会成立。", en=en,
+                          bead="1-1", align_cost=0.1, meta={"date": "1957-03-01"})
+    flags = [f for f in number_flags(ref) if f.name == "number_mismatch"]
+    assert bool(flags) is conflict
+    if conflict:
+        assert flags[0].evidence == "据新华社27日讯 (February 27, in the paper of 1957-03-01) ↔ 'March 27th'"

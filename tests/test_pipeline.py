@@ -143,6 +143,51 @@ def test_damaged_paragraphs_are_the_top_three_by_suspicion(tmp_path, with_file_s
     assert "8月1日 (August 1) ↔ 'August 11'" in evidence
 
 
+# The damaged seed: one paragraph each cut short, with a count changed, with a Chinese tail left
+# in the English, and with an invented sentence (old text → new text of the archive's English half).
+FOUR_DAMAGES = {
+    "cut": ("in fact recognize the right of all countries to make autonomous decisions and to establish national "
+            "systems that conform to their interests. But the actual actions are not like this. Whenever a change "
+            "occurs somewhere that disrupts the order that pleases the US government, you insist that this change is "
+            "not based on the will of the people, but on the will of others.", "in fact recognize the right of all"),
+    "count": ("a summit meeting of the five countries with the participation",
+              "a summit meeting of the seven countries with the participation"),
+    "zh_tail": ("This demonstration was a very natural expression of the Soviet people's sympathy for the victims of "
+                "aggression.", "这个示威运动是苏联人民同情侵略的牺牲者的一种极其自然的表现。"),
+    "invented": ("in its current composition.", "in its current composition. The Soviet people will never forget the "
+                 "heroic sacrifices of the Lebanese patriots."),
+}
+
+
+@pytest.mark.parametrize("with_file_system", [False, True], ids=["gloss", "gloss+file"])
+def test_four_damaged_paragraphs_rank_first_and_the_closing_lines_stay_below_one_half(tmp_path, with_file_system):
+    text = SEED.read_text(encoding="utf-8")
+    english, sep, chinese = text.partition("<hr />")
+    for old, new in FOUR_DAMAGES.values():
+        assert english.count(old) == 1, old
+        english = english.replace(old, new)
+    source = tmp_path / "damaged" / SEED.name
+    source.parent.mkdir()
+    source.write_text(english + sep + chinese, encoding="utf-8")
+    systems = [{"name": "gloss", "backend": "gloss"}]
+    if with_file_system:
+        systems.append({"name": "external", "backend": "file", "path": str(SEED_HYPS), "key": "zh",
+                        "allow_missing": True})
+    config = _config(tmp_path, systems=systems, sources=[str(source)], scoring={"metrics": ["chrf"], "bootstrap": 20},
+                     gates={"min_chrf": {}})
+    config_data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    config_data.pop("reference")
+    config.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
+    damaged = {key: next(r["id"] for r in rows if new in r["en"]) for key, (_old, new) in FOUR_DAMAGES.items()}
+    top = [r["id"] for r in sorted(rows, key=lambda r: -r["suspicion"])[:4]]
+    assert set(top) == set(damaged.values()), [(r["id"], r["suspicion"]) for r in sorted(rows, key=lambda r: -r["suspicion"])[:6]]
+    # The salutation, the signature and the place-and-date line are not defects.
+    closing = [r for r in rows if r["en"].strip() in ("Sincerely,", "N. Khrushchev", "August 5, 1958, in Moscow")]
+    assert len(closing) == 3 and all(r["suspicion"] < 0.5 for r in closing)
+
+
 def test_hypotheses_in_another_order_give_the_same_reports(tmp_path):
     # The stages stream hypotheses in lockstep with the reference (the order translate writes);
     # a file in another order falls back to a lookup table, and every output stays the same.

@@ -25,11 +25,22 @@ omission / addition  reference the English is much shorter / longer than predict
                                 system, best system), Stouffer-combined with the length z-score
 name_mismatch        reference a person-shaped pinyin name in the English that no run of Chinese
                                 characters reads like (CC-CEDICT readings; Wade–Giles and dictionary
-                                renderings tolerated; see judge.names): 沈兹九 → "Shen Ziqing"
-number_mismatch      reference a number or date of the Chinese (Arabic or Chinese numerals, 万/亿,
-                                8月1日) missing or different in the English
-dateline_missing     reference a news-agency dateline (新华社…电/讯, 塔斯社, 美联社…) in the Chinese
-                                that the English does not name
+                                renderings tolerated; abstains on foreign names and contexts, see
+                                judge.names): 沈兹九 → "Shen Ziqing"
+number_mismatch      reference a quantity the English gives another value — the same unit, the same
+                                digits at another scale, the same month with another day (judge.quantities):
+                                两万 (20,000) ↔ 'Two million' (2,000,000)
+number_missing       reference a quantity or date of the Chinese the English does not state at all
+                                (weak: translators drop redundant counts and dates)
+dateline_missing     reference a news-agency dateline (新华社…电/讯, 塔斯社, 美联社…) or the paper's
+                                source line (本报讯) in the Chinese, and no agency or source in the English
+cut_short            reference the English stops mid-sentence where the Chinese closes its sentence,
+                                or is a broken-off fragment ("Not") with no Chinese
+document_short       reference the whole document's English far shorter than its Chinese predicts (robust z
+                                of the document's length ratio): a translation that stops early
+sentence_addition    reference an English sentence few of whose words are in any dictionary sense of
+                                the Chinese (judge.lexicon), far below the corpus (robust z)
+sentence_omission    reference a Chinese sentence few of whose dictionary words the English renders
 alignment            alignment bead not 1-1, or an alignment cost far above the corpus's
 truncated_hypothesis system    a system cut a sentence to fit its input limit
 low_score            either    a system's chrF is an outlier (robust z) for that system; every system
@@ -38,19 +49,15 @@ consensus            reference with two or more systems: they agree with each ot
                                 with the reference (robust z of the gap)
 ==================== ========= ====================================================================
 
-Suspicion — how likely the *reference* translation is weak or misaligned — combines the flags
-as independent evidence: ``1 − Π(1 − weight × strength)``, with the weights of ``JudgeParams``
-(``strength`` ∈ [0, 1] grows with the z-score, or is 1 for categorical flags). Weights were set
-on the injected-defect bench (bench/bench_judge.py) by one rule rather than per defect: a
-categorical error (untranslated 0.95, a changed date 0.8, a name no Chinese characters read
-like 0.65 — 0.52 when nothing matches at all, which may be a translator's gloss) alone crosses
-the default threshold 0.5, and so does a statistical flag at full strength (omission 0.75,
-addition, alignment and consensus 0.6: z about 3 above their thresholds), while one weak
-statistical signal (strength 1/3 at its threshold: 0.2–0.25) does not; low_score 0.35 only
-counts when every system is low at once. The name and sentence signals were added at the
-weights of their families and the clean-corpus false alarms checked (bench/results/judge.md).
+Suspicion — the probability that the *reference* paragraph is defective — is a noisy-OR of the
+flags' strengths whose weights were fitted on the calibration fold of the labelled real-defect
+set (judge.suspicion; reference/labelled/, bench/fit_suspicion.py): 1 − (1 − leak) Π(1 − wₖxₖ).
+``suspicion ≥ 0.5`` means "more likely defective than not" on files like the archive's; the test
+fold's precision and recall at 0.5 are in bench/results/judge.md.
 
-Fault: no flags → None; alignment evidence at least as strong as the reference evidence →
+Fault — who is likely to blame — combines the flags with the documented weights of
+``JudgeParams.weights`` (1 − Π(1 − weight × strength), reference-side and alignment evidence
+apart): no flags → None; alignment evidence at least as strong as the reference evidence →
 ``alignment``; reference evidence ≥ ``fault_threshold`` → ``reference``; only system-side flags
 (or reference evidence below 0.3 beside them) → ``system``; otherwise ``unclear``.
 """
@@ -66,10 +73,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evalkit.judge.lexicon import chinese_coverage, chinese_sentences, english_coverage, sense_bag
+from evalkit.judge.lexicon import prepare as prepare_lexicon
 from evalkit.judge.names import NameCheck, check_names, reading_as_name
 from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
 from evalkit.judge.quantities import compare as compare_quantities
+from evalkit.judge.quantities import dateline_month_conflict
 from evalkit.judge.quantities import zh_quantities
 from evalkit.judge.suspicion import feature_vector, load_model
 from evalkit.judge.sentences import (
@@ -112,6 +122,11 @@ class JudgeParams:
     mad_floor_chrf: float = 3.0
     mad_floor_gap: float = 3.0
     mad_floor_support: float = 3.0  # chrF-precision points, for the sentence-support model
+    mad_floor_coverage: float = 0.05  # share of words, for the dictionary-coverage models
+    # Coverage is noisy (paraphrase, idiom): its distribution is learnt only from this many sentences.
+    min_coverage_sentences: int = 40
+    min_document_chars: int = 200  # Chinese characters a document needs for its length to be judged
+    z_document: float = 3.0  # |robust z| of a document's length at which its body paragraphs flag
     min_sentence_chars: int = 25  # shorter English sentences ("Saigon dispatch:") are too noisy to score alone
     untranslated_min_han: int = 2  # Han characters in the English before it counts as untranslated
     system_untranslated_share: float = 0.3  # share of Han characters in a hypothesis to flag the system
@@ -126,9 +141,12 @@ class JudgeParams:
         "number_mismatch": 0.8,
         "number_missing": 0.3,
         "cut_short": 0.7,
+        "document_short": 0.5,
         "dateline_missing": 0.55,
         "omission": 0.75,
         "addition": 0.6,
+        "sentence_addition": 0.5,
+        "sentence_omission": 0.5,
         "name_mismatch": 0.65,
         "alignment": 0.6,
         "consensus": 0.6,
@@ -202,9 +220,17 @@ def _zh_len(text: str) -> int:
 
 # --- individual detectors (pure, one paragraph) -----------------------------------------------
 
+def _repeats_headline(ref: ReferenceRecord) -> bool:
+    """A Chinese body line that only repeats decks of the headline (the English has them in its
+    title): not a paragraph left untranslated, even where the aligner did not mark it so."""
+    title = "".join(str(ref.meta.get("title_zh", "")).split())
+    line = "".join(ref.zh.split())
+    return len(line) >= 4 and line in title
+
+
 def untranslated_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
     if not ref.en.strip():
-        if ref.zh.strip() and ref.kind == "body":
+        if ref.zh.strip() and ref.kind == "body" and not _repeats_headline(ref):
             return [Flag("untranslated", f"no English for this Chinese paragraph ({ref.bead} bead)")]
         return []
     runs = _HAN.findall(ref.en)
@@ -228,9 +254,12 @@ def number_flags(ref: ReferenceRecord) -> list[Flag]:
         return []
     findings = compare_quantities(ref.zh, ref.en)
     flags = []
-    conflicts = [f for f in findings if f.kind == "conflict"]
+    conflicts = [f.evidence() for f in findings if f.kind == "conflict"]
+    dateline = _DATELINE_RE.search(ref.zh)
+    if dateline and (wrong := dateline_month_conflict(dateline.group(0), str(ref.meta.get("date", "")), ref.en)):
+        conflicts.append(wrong)
     if conflicts:
-        flags.append(Flag("number_mismatch", _listed([f.evidence() for f in conflicts]), 1.0))
+        flags.append(Flag("number_mismatch", _listed(conflicts), 1.0))
     absent = [f for f in findings if f.kind == "absence"]
     if absent:
         # A date or a large count carries more than a small count (两国, 三人), which prose often
@@ -274,11 +303,13 @@ def cut_short_flags(ref: ReferenceRecord) -> list[Flag]:
     return []
 
 
-def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
+def dateline_flags(ref: ReferenceRecord, moved_credits: int = 0) -> list[Flag]:
     """A news-agency dateline or the paper's source line (新华社…电, 本报讯) the English does not name.
 
     An English that names another agency keeps a dateline (a wrong agency is a name error, not a
-    dropped line), so only an English naming no agency or source at all is flagged.
+    dropped line), so only an English naming no agency or source at all is flagged; so is an
+    agency the document's English names on a line of its own (``moved_credits``, a bit mask:
+    "Xinhua News Agency" above the text for a closing （新华社）).
     """
     if not ref.en.strip():
         return []
@@ -286,6 +317,8 @@ def dateline_flags(ref: ReferenceRecord) -> list[Flag]:
     if m is None or any(pattern.search(ref.en) for _agency, pattern in _DATELINES):
         return []
     agency = m.group(1) or m.group(2)
+    if moved_credits & (1 << next(k for k, (name, _p) in enumerate(_DATELINES) if name == agency)):
+        return []
     opening = " ".join(ref.en.split())
     opening = opening if len(opening) <= 48 else opening[:48] + "…"
     return [Flag("dateline_missing", f"{m.group(0)} → the English opens {opening!r} and names no "
@@ -430,9 +463,33 @@ def _scored_sentences(ref: ReferenceRecord, params: JudgeParams) -> list[tuple[i
 
 # A paragraph's pass-1 numbers (``paragraph_features``): plain tuples, cheap to send between
 # processes. (length log-ratios by predictor, chrF by system — both empty unless the paragraph
-# is length-eligible —, sentence supports by system, consensus gap or NaN.)
+# is length-eligible —, sentence supports by system, consensus gap or NaN, and the dictionary
+# coverage of its English and of its Chinese sentences, judge.lexicon.)
 Features = tuple[tuple[tuple[str | None, float], ...], tuple[tuple[str, float], ...],
-                 tuple[tuple[str, list[float]], ...], float]
+                 tuple[tuple[str, list[float]], ...], float, tuple[float, ...], tuple[float, ...],
+                 tuple[str, int, int, int]]
+
+
+def _agencies(text: str) -> int:
+    """The news agencies (and the paper itself) an English text names, as a bit mask of _DATELINES."""
+    return sum(1 << k for k, (_agency, pattern) in enumerate(_DATELINES) if pattern.search(text))
+
+
+def _document_part(ref: ReferenceRecord) -> tuple[str, int, int, int]:
+    """What a record adds to its document: (document id, English characters, Chinese characters of
+    a body record, agencies named by an English line with no Chinese — a credit moved to its own
+    line, as "Xinhua News Agency" above or below the text)."""
+    moved = _agencies(ref.en) if ref.en.strip() and not ref.zh.strip() else 0
+    if ref.kind != "body":
+        return ref.doc_id, 0, 0, moved
+    return ref.doc_id, _en_len(ref.en), _zh_len(ref.zh), moved
+
+
+def _coverages(ref: ReferenceRecord) -> tuple[list[float | None], list[float | None]]:
+    """The dictionary coverage of each English and each Chinese sentence (judge.lexicon)."""
+    bag = sense_bag(ref.zh)
+    return (english_coverage(english_sentences(ref.en), bag),
+            chinese_coverage(chinese_sentences(ref.zh), ref.en))
 
 
 def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float],
@@ -440,9 +497,11 @@ def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord
     """Pass 1's work on one paragraph (``hyps`` and ``chrf`` by system; absent: none): what
     ``CorpusModel.fold`` learns from it. Pure, so paragraphs can be worked on anywhere (a pool,
     a Ray cluster) and folded in order."""
+    document = _document_part(ref)
     if not _length_eligible(ref, params):
-        return (), (), (), math.nan
+        return (), (), (), math.nan, (), (), document
     lengths = tuple(_length_eligible_values(ref, hyps, systems))
+    en_cov, zh_cov = _coverages(ref)
     # Each system output's n-grams are extracted once, for the sentence supports and the consensus gap.
     ngrams: dict[str, NGrams] = {}
 
@@ -462,7 +521,8 @@ def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord
     if len(systems) >= 2 and all(s in chrf and s in hyps for s in systems):
         pair_sims = _pairwise_chrf_ngrams([grams(s) for s in systems])
         gap = statistics.fmean(pair_sims) - statistics.fmean(chrf[s] for s in systems)
-    return lengths, scores, tuple(supports), gap
+    return (lengths, scores, tuple(supports), gap, tuple(c for c in en_cov if c is not None),
+            tuple(c for c in zh_cov if c is not None), document)
 
 
 class CorpusModel:
@@ -505,6 +565,19 @@ class CorpusModel:
         # end; none: it had no vote).
         self._support_end: dict[str, array[int]] = {s: array("q") for s in self.systems}
         self._gap = array("d")  # NaN: no consensus gap for this paragraph
+        # Dictionary coverage (judge.lexicon): every scored sentence's, to learn each side's
+        # distribution, and each paragraph's lowest (NaN: none scored).
+        self._coverage: dict[str, array[float]] = {"en": array("d"), "zh": array("d")}
+        self._lowest: dict[str, array[float]] = {"en": array("d"), "zh": array("d")}
+        self.coverage_models: dict[str, Robust | None] = {}
+        # Documents: each paragraph's document (an index), and each document's English and
+        # Chinese characters; after ``finish``, each document's length z-score (NaN: too short).
+        self._doc_of = array("q")
+        self._doc_index: dict[str, int] = {}
+        self._doc_chars: list[list[int]] = []
+        self._doc_z: dict[int, float] = {}
+        self._doc_credits: dict[int, int] = {}  # agencies named on English lines of their own
+        self.document_model: Robust | None = None
         self.length_models: dict[str | None, Robust | None] = {}
         self.support_models: dict[str, Robust | None] = {}
         self.score_models: dict[str, Robust | None] = {}
@@ -516,7 +589,18 @@ class CorpusModel:
 
     def fold(self, features: Features) -> None:
         """Pass 1: learn from the next paragraph's ``paragraph_features``."""
-        lengths, scores, supports, gap = features
+        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved) = features
+        k = self._doc_index.setdefault(doc_id, len(self._doc_chars))
+        if k == len(self._doc_chars):
+            self._doc_chars.append([0, 0])
+        self._doc_chars[k][0] += en_chars
+        self._doc_chars[k][1] += zh_chars
+        if moved:
+            self._doc_credits[k] = self._doc_credits.get(k, 0) | moved
+        self._doc_of.append(k)
+        for side, values in (("en", en_cov), ("zh", zh_cov)):
+            self._coverage[side].extend(values)
+            self._lowest[side].append(min(values) if values else math.nan)
         for predictor, value in lengths:
             self._length[predictor].append(value)
         for s, value in scores:
@@ -534,9 +618,21 @@ class CorpusModel:
         self.support_models = {s: robust(v, p.mad_floor_support, p.min_population) for s, v in self._support.items()}
         self.score_models = {s: robust(v, p.mad_floor_chrf, p.min_population) for s, v in self._chrf.items()}
         self.gap_model = robust([g for g in self._gap if not math.isnan(g)], p.mad_floor_gap, p.min_population)
+        self.coverage_models = {side: robust(v, p.mad_floor_coverage, p.min_coverage_sentences)
+                                for side, v in self._coverage.items()}
+        # A document's English length against its Chinese, like a paragraph's: a translation
+        # that stops early leaves the whole document short.
+        ratios = {k: math.log(en / zh) for k, (en, zh) in enumerate(self._doc_chars)
+                  if zh >= p.min_document_chars and en > 0}
+        self.document_model = robust(list(ratios.values()), p.mad_floor_log_ratio, p.min_population)
+        if self.document_model is not None:
+            self._doc_z = {k: self.document_model.z(r) for k, r in ratios.items()}
+        self._doc_index = {}
+        self._doc_chars = []
         # The collected values are not needed once the models are learnt.
         self._length = {k: array("d") for k in self._length}
         self._chrf = {s: array("d") for s in self._chrf}
+        self._coverage = {side: array("d") for side in self._coverage}
         return self
 
     def shard(self, start: int, stop: int) -> CorpusModel:
@@ -557,6 +653,13 @@ class CorpusModel:
             part._support[s] = self._support[s][first:last]
             part._support_end[s] = array("q", (e - first for e in ends[lo:hi]))
         part._gap = self._gap[lo:hi]
+        part._coverage = {side: array("d") for side in self._coverage}
+        part._lowest = {side: v[lo:hi] for side, v in self._lowest.items()}
+        part._doc_of = self._doc_of[lo:hi]
+        part._doc_z = {k: self._doc_z[k] for k in set(part._doc_of) if k in self._doc_z}
+        part._doc_credits = {k: self._doc_credits[k] for k in set(part._doc_of) if k in self._doc_credits}
+        part.document_model = self.document_model
+        part.coverage_models = self.coverage_models
         part.length_models, part.support_models = self.length_models, self.support_models
         part.score_models, part.gap_model = self.score_models, self.gap_model
         return part
@@ -611,6 +714,49 @@ class CorpusModel:
         g = self._gap[ordinal - self._base]
         return None if math.isnan(g) else g
 
+    def document_credits(self, ordinal: int) -> int:
+        """Agencies the paragraph's document names on English lines of their own (a bit mask)."""
+        return self._doc_credits.get(self._doc_of[ordinal - self._base], 0)
+
+    def document_z(self, ordinal: int) -> float | None:
+        """The robust z of the paragraph's document's English length (None: too short to judge)."""
+        return self._doc_z.get(self._doc_of[ordinal - self._base])
+
+    def coverage_z(self, ordinal: int, side: str) -> float | None:
+        """The robust z of the paragraph's least covered sentence on ``side`` ("en" or "zh")."""
+        value = self._lowest[side][ordinal - self._base]
+        model = self.coverage_models.get(side)
+        return None if math.isnan(value) or model is None else model.z(value)
+
+
+def coverage_flags(model: CorpusModel, ordinal: int, ref: ReferenceRecord, signals: dict[str, float | None]) -> list[Flag]:
+    """``sentence_addition`` / ``sentence_omission``: an English sentence whose words are in no
+    dictionary sense of the Chinese, a Chinese sentence none of whose words the English renders
+    (judge.lexicon), each far below the corpus's coverage (robust z)."""
+    params = model.params
+    out = []
+    for side, name in (("en", "sentence_addition"), ("zh", "sentence_omission")):
+        z = model.coverage_z(ordinal, side)
+        signals[f"coverage_z[{side}]"] = z
+        if z is None or z > -params.z_length:
+            continue
+        # Evidence: find the sentence again (only for flagged paragraphs, so the cost is small).
+        en_cov, zh_cov = _coverages(ref)
+        covs, sentences = ((en_cov, english_sentences(ref.en)) if side == "en"
+                           else (zh_cov, chinese_sentences(ref.zh)))
+        k = min((i for i, c in enumerate(covs) if c is not None), key=lambda i: covs[i])  # type: ignore[arg-type,return-value]
+        shown = sentences[k] if len(sentences[k]) <= 60 else sentences[k][:60] + "…"
+        median = model.coverage_models[side].median  # type: ignore[union-attr]
+        what = ("of its content words in any dictionary sense of the Chinese" if side == "en"
+                else "of its dictionary words rendered in the English")
+        where = "sentence" if side == "en" else "Chinese sentence"
+        # Coverage has a long left tail even in faithful prose (paraphrase, idiom), so the strength
+        # rises slowly: 0.1 at the threshold, 1 four units beyond it.
+        strength = min(1.0, 0.1 + (-z - params.z_length) / 4.0)
+        out.append(Flag(name, f"{where} {k + 1} {shown!r}: {covs[k]:.0%} {what} (corpus median {median:.0%}, "
+                              f"robust z {z:+.1f})", strength))
+    return out
+
 
 def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: Mapping[str, HypothesisRecord],
                     chrf: Mapping[str, float]) -> Judgement:
@@ -634,7 +780,7 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
             flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
                               1.0, s))
     flags += number_flags(r)
-    flags += dateline_flags(r)
+    flags += dateline_flags(r, model.document_credits(ordinal))
     flags += cut_short_flags(r)
     checks = check_names(r.en, r.zh) if r.en.strip() and r.zh.strip() else []
     flags += name_flags(r, list(rec_hyps.values()), checks)
@@ -687,6 +833,16 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
                 flags.append(Flag("consensus", f"systems agree with each other {gap:+.1f} chrF more than "
                                   f"with the reference (corpus median {model.gap_model.median:+.1f}, robust z {zg:+.1f})",
                                   _strength(zg, params.z_flag)))
+        flags += coverage_flags(model, ordinal, r, signals)
+
+    if r.kind == "body" and r.zh.strip():
+        zd = model.document_z(ordinal)
+        signals["document_z"] = zd
+        if zd is not None and zd <= -params.z_document and model.document_model is not None:
+            share = math.exp(zd * model.document_model.scale)
+            flags.append(Flag("document_short", f"the document's English is {share:.0%} of the length its Chinese "
+                              f"predicts on this corpus (robust z {zd:+.1f}): the translation may stop early",
+                              _strength(zd, params.z_document)))
 
     _, fault = assess(flags, params)
     features = feature_vector(r, flags)
@@ -744,6 +900,7 @@ def prepare() -> None:
     objects): done once in a process that then forks workers, they share it instead of each
     loading it (~1.5 s and ~130 MB apiece)."""
     prepare_names()
+    prepare_lexicon()
     load_model()
     _precision_metric()
     _chrf_metric()
@@ -779,6 +936,11 @@ def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | Non
 
 
 def params_as_dict(params: JudgeParams) -> dict[str, Any]:
+    """The judge's settings as run, with the suspicion model's version and weights (summary.json)."""
     out = asdict(params)
     out["weights"] = dict(params.weights)
+    model = load_model(params.suspicion_model)
+    out["suspicion"] = {"version": model.version, "leak": model.leak,
+                        "weights": dict(zip(model.features, model.weights, strict=True)),
+                        "fitted_on": dict(model.fitted_on)}
     return out

@@ -88,8 +88,8 @@ _ZH_CHARS = "".join(_DIGIT) + "".join(_UNIT) + "".join(_BIG) + "几"
 # may sit inside (十几, 十余万, 三千多万), 数 only in front of a unit (数十, 数百万).
 _ZH_RUN = re.compile(
     r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[0-9]{1,3}(?:[,，][0-9]{3})+)(?:[多余]?[万萬亿億]+)?"
-    rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億]))*")
-_FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9]+)")
+    rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億])|[·．](?=[〇零○一二三四五六七八九]))*")
+_FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9·．.]+)")
 _PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
 _SUFFIX_APPROX = ("左右", "上下", "以上", "来", "许", "强")
 # A lone digit is a count only before one of these (三个, 五人, 两国); with a unit (三十, 五百) it always is.
@@ -174,6 +174,16 @@ def parse_zh(text: str) -> float | None:
     """One exact Chinese or Arabic numeral: 三万万 → 300,000,000, 两万 → 20,000, 1.5万 → 15,000."""
     text = text.translate(str.maketrans("０１２３４５６７８９．，", "0123456789.,")).replace(",", "")
     text = text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十").replace("万万", "亿")
+    # A decimal written in Chinese digits: 四·六亿 = 4.6 × 10⁸, 三九○·五 = 390.5, 十二·八 = 12.8.
+    d = re.fullmatch(r"(.+?)[·．.]([〇零○一二三四五六七八九]+)([万萬亿億]*)", text)
+    if d:
+        whole = parse_zh(d.group(1))
+        if whole is None:
+            return None
+        value = whole + float("0." + "".join(str(_DIGIT[c]) for c in d.group(2)))
+        for ch in d.group(3):
+            value *= _BIG[ch]
+        return value
     m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([万萬亿億]*)", text)
     if m:
         value = float(m.group(1))
@@ -185,7 +195,8 @@ def parse_zh(text: str) -> float | None:
     # Largest scale first: 一亿二千万 = 1 × 10⁸ + 2000 × 10⁴; a scale may repeat (三千万万).
     for ch in ("亿", "億", "万", "萬"):
         if ch in text:
-            head, _, rest = text.rpartition(ch) if text.count(ch) > 1 and ch in "亿億" else text.partition(ch)
+            # A repeated scale is the outer one: 一万六千五百万 = 16,500 × 10⁴, 三千万万 = 3,000 × 10⁸.
+            head, _, rest = text.rpartition(ch) if text.count(ch) > 1 else text.partition(ch)
             head_value = parse_zh(head) if head else 1.0
             rest_value = parse_zh(rest) if rest else 0.0
             if head_value is None or rest_value is None:
@@ -206,14 +217,18 @@ def _read_run(run: str) -> tuple[float, float, bool] | None:
     approx = False
     m = re.fullmatch(r"(.+?)([多余])([万萬亿億]+)", run)
     if m:
-        # 十余万 = more than 100,000: the approximation sits before the scale.
-        low = parse_zh(m.group(1))
-        if low is None:
+        # 十余万 = more than 100,000: the approximation sits before the scale, and applies to the
+        # last section only (一亿三千多万 = 10⁸ + 3,000–3,999 × 10⁴).
+        number = m.group(1)
+        outer = max((number.rfind(c) for c in "亿億万萬"), default=-1)
+        head_value = parse_zh(number[:outer + 1]) if outer >= 0 else 0.0
+        low = parse_zh(number[outer + 1:]) if number[outer + 1:] else None
+        if low is None or head_value is None:
             return None
-        step = _last_place(m.group(1))
+        step = _last_place(number[outer + 1:])
         for ch in m.group(3):
             scale *= _BIG[ch]
-        return low * scale, (low + step) * scale - 1, True
+        return head_value + low * scale, head_value + (low + step) * scale - 1, True
     m = re.fullmatch(r"(.*?)([万萬亿億]+)", run)
     if m and ("几" in m.group(1) or _neighbour_digits(m.group(1))):
         for ch in m.group(2):
@@ -248,12 +263,12 @@ def _last_place(text: str) -> float:
 
 def _neighbour_digits(run: str) -> tuple[float, float] | None:
     """Approximate counts of two neighbouring digits: 三四十 (30–40), 二三百, 十七八 (17–18), 三五."""
-    m = re.fullmatch(r"(.*?)([一二两三四五六七八九])([二三四五六七八九])([十百千]?)", run)
+    m = re.fullmatch(r"(.*?)([一二两三四五六七八九])([二两三四五六七八九])([十百千]?)", run)
     if not m:
         return None
     head, d1, d2, unit = m.groups()
     a, b = _DIGIT[d1], _DIGIT[d2]
-    if not (b == a + 1 or (a, b) == (3, 5)):
+    if d1 in "二两" and d2 in "二两" or not (b == a + 1 or (a, b) == (3, 5)):
         return None
     if head and head[-1] not in _UNIT:
         return None  # 一九五八 is a year read digit by digit, not a range
@@ -576,7 +591,8 @@ def _overlaps(zh: Quantity, en: Quantity) -> bool:
         # "nearly 2,500" for 二千四百多; an interval reading (三十多: 30–39) already carries its slack.
         slack = 0.1 * max(abs(lo), 1e-9)
         lo, hi = lo - slack, hi + slack
-    return elo <= hi + 1e-9 and ehi >= lo - 1e-9
+    eps = 1e-9 * max(abs(lo), abs(hi), 1.0)  # 4.6 × 10⁸ is 459,999,999.99999994 in binary floating point
+    return elo <= hi + eps and ehi >= lo - eps
 
 
 def _renders(zh: Quantity, en: Quantity) -> bool:
@@ -659,5 +675,29 @@ def compare(zh: str, en: str) -> list[Finding]:
     return findings
 
 
-__all__ = ["Finding", "Quantity", "UNIT_WORDS", "compare", "en_quantities", "parse_zh", "zh_quantities"]
+def dateline_month_conflict(dateline: str, published: str, en: str) -> str | None:
+    """A dateline's day (新华社二十七日讯) whose month the English states wrongly.
+
+    A dateline gives the day only; its month is implied by the paper's date: the same month if
+    the day is not after the paper's, else the month before (a news item reports a past day). An
+    English "March 27" for 新华社二十七日讯 in the paper of 1957-03-01 is a changed date. Returns the
+    evidence, or None (no day, no date in the English, or the right month).
+    """
+    m = re.search(r"([0-9０-９]{1,2}|[一二三四五六七八九十廿卅]{1,3})日", dateline)
+    pub = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", published or "")
+    if not m or not pub:
+        return None
+    day = parse_zh(m.group(1))
+    if day is None or not 1 <= day <= 31:
+        return None
+    year, month, pub_day = (int(x) for x in pub.groups())
+    implied = month if day <= pub_day else (month - 2) % 12 + 1
+    _months, dates = english_dates(en)
+    wrong = [text for mo, d, text in dates if d == day and mo != implied]
+    if not wrong or any(d == day and mo == implied for mo, d, _t in dates):
+        return None
+    return f"{dateline} ({_MONTH_NAMES[implied - 1]} {int(day)}, in the paper of {published}) ↔ {wrong[0]!r}"
+
+
+__all__ = ["dateline_month_conflict", "Finding", "Quantity", "UNIT_WORDS", "compare", "en_quantities", "parse_zh", "zh_quantities"]
 

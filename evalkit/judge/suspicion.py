@@ -47,10 +47,13 @@ PRIOR: dict[str, float] = {
     "number_missing": 0.3,    # a quantity the English does not state (0.25 a small count, 0.6 a date or large)
     "dateline_missing": 0.55,  # a news-agency dateline or source line the English does not name
     "cut_short": 0.7,         # the English stops mid-sentence, or is a broken-off fragment
+    "document_short": 0.5,    # the whole document's English far shorter than its Chinese predicts
     "name_near": 0.65,        # a pinyin name misspelling a run of the Chinese (沈兹九 → "Shen Ziqing")
     "name_unmatched": 0.5,    # a pinyin name no run of the Chinese reads like
     "omission": 0.75,         # English shorter than predicted (flag strength from the robust z)
     "addition": 0.6,          # English longer / a sentence no output carries (flag strength)
+    "sentence_addition": 0.5,  # an English sentence with no dictionary support in the Chinese
+    "sentence_omission": 0.5,  # a Chinese sentence the English renders none of
     "bead_unmatched": 0.6,    # a 1-0 bead: English with no Chinese counterpart
     "bead_merged": 0.3,       # 2-1, 1-2, 3-1, 1-3 beads
     "align_cost": 0.6,        # a 1-1 bead the aligner found costly (flag strength)

@@ -27,15 +27,30 @@ FLAG_HELP: dict[str, str] = {
     "omission": "The English is much shorter than the Chinese and the systems' outputs predict "
                 "(robust z-score of the length ratio learnt on this corpus).",
     "addition": "The English is much longer than predicted: text with no Chinese source, or a merged paragraph.",
-    "number_mismatch": "A number or date of the Chinese (Arabic or Chinese numerals, 万/亿, 8月1日) is missing "
-                       "or different in the English.",
-    "dateline_missing": "The Chinese names a news agency dateline (新华社…电/讯) that the English leaves out.",
+    "number_mismatch": "A quantity or date of the Chinese has another value in the English (the same unit, the "
+                       "same digits at another scale, the same month with another day); both sides are named.",
+    "number_missing": "A quantity or date of the Chinese is not stated in the English at all (weak evidence: "
+                      "translators drop redundant counts and dates).",
+    "dateline_missing": "The Chinese names a news-agency dateline (新华社…电/讯) or the paper's source line (本报讯) "
+                        "and the English names no agency or source.",
+    "cut_short": "The English stops mid-sentence where the Chinese closes its sentence, or is a broken-off fragment.",
+    "document_short": "The whole document's English is far shorter than its Chinese predicts on this corpus: the "
+                      "translation may stop early, leaving the later paragraphs unmatched or misaligned.",
+    "name_mismatch": "A pinyin person name in the English that no run of the Chinese characters reads like "
+                     "(foreign names and contexts are not judged).",
+    "sentence_addition": "An English sentence few of whose words are in any dictionary sense of the Chinese, far "
+                         "below this corpus: possibly invented content.",
+    "sentence_omission": "A Chinese sentence few of whose dictionary words the English renders, far below this "
+                         "corpus: possibly an omitted sentence.",
     "alignment": "The paragraph is not aligned one-to-one, or its alignment cost is far above the corpus's.",
     "truncated_hypothesis": "A system cut a sentence to fit its input limit: its score here is not comparable.",
     "low_score": "A system's chrF on this paragraph is an outlier for that system; all systems low at once "
                  "points at the reference.",
     "consensus": "The systems agree with each other far better than with the reference.",
 }
+SUSPICION_HELP = ("Suspicion is the probability that the archive's English of the paragraph is defective, "
+                  "fitted on hand-labelled archive files (evalkit/judge/suspicion.py): 0.5 means as likely "
+                  "defective as not.")
 FAULT_HELP = {
     "reference": "the archive's English translation is likely weak here",
     "alignment": "the English and Chinese paragraphs are likely misaligned",
@@ -368,6 +383,6 @@ def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, An
     plots.append({"title": "reference suspicion", "hist": digest.suspicion.as_plot()})
     return env.get_template("report.html.j2").render(
         summary=summary, board=leaderboard(summary), metrics=metrics, labels=METRIC_LABELS, systems=systems,
-        rows=rows, total=digest.total, limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP,
+        rows=rows, total=digest.total, limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP, suspicion_help=SUSPICION_HELP,
         flag_names=sorted(digest.flag_names), fmt=_fmt,
     )

@@ -1,0 +1,102 @@
+"""The labelled real-defect set (reference/labelled/) and the suspicion model fitted on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from evalkit.errors import InputError
+from evalkit.judge.labelled import DEFECT_TYPES, judge_fold, load_labelled
+from evalkit.judge.suspicion import FEATURES, MODEL_FILE, SuspicionModel, load_model
+
+from conftest import REPO
+
+LABELLED = REPO / "reference" / "labelled"
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return load_labelled(LABELLED)
+
+
+def test_the_set_holds_at_least_200_archive_files_all_labelled(labelled):
+    assert len(labelled.files) >= 200
+    assert labelled.unfinished == []
+    assert {r.id for r in labelled.records} == set(labelled.labels)
+
+
+def test_every_defect_has_a_type_and_evidence(labelled):
+    defects = [label for label in labelled.labels.values() if label.label != "clean"]
+    assert defects and all(label.types and label.evidence.strip() for label in defects)
+    assert set(t for label in defects for t in label.types) <= set(DEFECT_TYPES)
+
+
+def test_the_folds_split_the_documents_and_both_hold_defects(labelled):
+    folds = Counter(labelled.fold_of.values())
+    assert set(folds) == {"calibration", "test"}
+    assert min(folds.values()) >= 0.4 * sum(folds.values())  # half of each year's files, give or take one
+    for fold in ("calibration", "test"):
+        assert any(labelled.labels[r.id].defective for r in labelled.fold(fold))
+    # A document's paragraphs are all in its one fold.
+    assert all(labelled.fold_of[r.doc_id] in ("calibration", "test") for r in labelled.records)
+
+
+def test_the_sample_is_what_the_seeded_script_draws_from_the_saved_listings():
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "sample_labelled.py"), "check"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_labels_whose_ids_no_longer_match_the_file_are_refused_naming_the_file(tmp_path, labelled):
+    row_file = next(iter(labelled.files.values()))
+    for sub in ("sample", "articles", "labels"):
+        (tmp_path / sub).mkdir()
+    shutil.copy(row_file, tmp_path / "articles" / row_file.name)
+    label_path = LABELLED / "labels" / (row_file.stem + ".json")
+    doc = json.loads(label_path.read_text(encoding="utf-8"))
+    doc["paragraphs"][0]["id"] += "x"
+    (tmp_path / "labels" / label_path.name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "sample" / "1.tsv").write_text(f"file\tfold\n{row_file.name}\ttest\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"labels/.*\.json: the labelled ids are not the ids ingest gives"):
+        load_labelled(tmp_path)
+
+
+def test_the_packaged_suspicion_model_is_what_fitting_the_calibration_fold_gives(tmp_path):
+    pytest.importorskip("scipy")
+    out = tmp_path / MODEL_FILE
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "fit_suspicion.py"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fitted, packaged = json.loads(out.read_text(encoding="utf-8")), load_model().to_dict()
+    assert fitted["fitted_on"]["features_digest"] == packaged["fitted_on"]["features_digest"]
+    assert fitted["weights"] == pytest.approx(packaged["weights"], abs=1e-5)
+    assert fitted["leak"] == pytest.approx(packaged["leak"], abs=1e-5)
+
+
+def test_a_model_for_other_features_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"version": "x", "features": ["a"], "weights": [0.5], "leak": 0.1}), encoding="utf-8")
+    with pytest.raises(InputError, match="refit it with bench/fit_suspicion.py"):
+        load_model(str(path))
+
+
+@pytest.mark.parametrize("x,expected", [
+    ((0.0,) * len(FEATURES), 0.1),
+    ((1.0,) + (0.0,) * (len(FEATURES) - 1), 1 - 0.9 * 0.5),
+    ((1.0, 1.0) + (0.0,) * (len(FEATURES) - 2), 1 - 0.9 * 0.5 * 0.5),
+])
+def test_suspicion_is_a_noisy_or_of_the_evidence(x, expected):
+    model = SuspicionModel("t", FEATURES, (0.5,) * len(FEATURES), 0.1, {})
+    assert model.probability(x) == pytest.approx(expected)
+
+
+def test_judging_a_fold_gives_every_paragraph_a_probability(labelled):
+    records = labelled.fold("test")[:40]
+    judged = judge_fold(records, labelled.hyps_dir, with_file=True)
+    assert set(judged) == {r.id for r in records}
+    assert all(0.0 <= j.suspicion <= 1.0 and len(j.features) == len(FEATURES) for j in judged.values())
