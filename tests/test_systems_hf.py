@@ -116,12 +116,14 @@ def test_a_madlad_style_prefix_is_configurable_and_fingerprinted(tiny):
     assert madlad.fingerprint != plain.fingerprint
 
 
-def test_a_single_sentence_over_the_limit_is_cut_and_flagged(tiny):
+def test_a_single_sentence_over_the_limit_is_split_into_pieces_not_cut(tiny):
+    # No punctuation anywhere: the sentence is split at characters into pieces that fit, so
+    # nothing is dropped and nothing is flagged (issue 11: "no text dropped by chunking").
     with create_system(seq2seq(tiny, "marian")) as translator:
         translator._load()
-        text = "赫鲁晓夫" * translator.limit  # no punctuation anywhere: nothing to split at
+        text = "赫鲁晓夫" * translator.limit
         (result,) = translator.translate([Segment("x", text)])
-    assert result.truncated
+    assert not result.truncated and result.chunks > 1
 
 
 def test_the_input_limit_comes_from_the_model_unless_configured(tiny):
