@@ -237,3 +237,17 @@ def test_dataset_card_lets_load_dataset_find_the_data(monkeypatch):
     assert ds.num_rows == 43
     assert ds[1]["bead"] == "2-1"
     assert os.path.basename(ds[0]["meta"]["source"]) == SEED.name
+
+
+# The archive holds files whose English stops inside its own header: a title cut off mid-word,
+# no Date line, no body (rmrb/1956.02/1956-02-02_…列席人员名单.md, in reference/labelled/).
+CUT_OFF_IN_HEADER = ("Title: A List of Attendees of the Chinese People'\n\n<hr /> " + GOOD.split("<hr /> ", 1)[1])
+
+
+def test_an_english_cut_off_inside_its_header_keeps_every_chinese_paragraph_untranslated(tmp_path: Path):
+    path = _write(tmp_path, "cut.md", CUT_OFF_IN_HEADER)
+    records = ingest_paths([path]).records
+    body = [r for r in records if r.kind == "body"]
+    assert [r.zh for r in body] == ["测试文章的第一段，中文。", "第二段说的是完全不同的事情，比较长一些。"]
+    assert all(r.en == "" and r.bead == "0-1" for r in body)
+    assert records[0].meta["date"] == "1958-08-07"  # from the Chinese half

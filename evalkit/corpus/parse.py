@@ -120,10 +120,20 @@ def parse_text(text: str, path: Path) -> Article:
                                "expected an archive article (English, <hr />, 'Original:', Chinese)")
     header, body_start = _parse_en_header(lines[:hr], path)
     en, glossary = _parse_en_body(lines, body_start, hr)
-    if not en:
+    # An English that stops inside its own header (a title, cut off, and nothing else: seen in the
+    # archive) is a translation cut short, not a malformed file: its paragraphs are all kept, with
+    # no English, and the date comes from the Chinese half.
+    cut_off = "Date" not in header and not en
+    if "Date" not in header and not cut_off:
+        raise InputError(path, "the English header has no 'Date:' line; expected 'Date: YYYY-MM-DD' "
+                               "after 'Title:' and 'Author:'", body_start)
+    if not en and not cut_off:
         raise InputError(path, "the English half has no body text before '<hr />'; expected at least one "
                                "translated paragraph", hr + 1)
     zh_head, zh = _parse_zh(lines, hr, path)
+    if cut_off and not _DATE.match(zh_head["date"] or ""):
+        raise InputError(path, "the English stops inside its header (no 'Date:' line, no body) and the Chinese "
+                               "half has no YYYY-MM-DD date line either; expected a date in one of them", body_start)
     if not zh:
         raise InputError(path, "the Chinese half has no body text after its header (### headline … 专栏：); "
                                "expected at least one line", zh_head["last_line"])
@@ -136,7 +146,7 @@ def parse_text(text: str, path: Path) -> Article:
         path=path,
         title_en=header.get("Title", ""),
         author_en=header.get("Author", ""),
-        date=header["Date"],
+        date=header.get("Date") or zh_head["date"],
         page=page or "",
         page_key=page_key,
         title_zh=zh_head["headline"],
@@ -170,8 +180,7 @@ def _parse_en_header(lines: list[str], path: Path) -> tuple[dict[str, str], int]
         raise InputError(path, "no English header; expected 'Title:', 'Author:', 'Date:', 'Page:' or "
                                "'Edition:' lines at the top", 1)
     if "Date" not in header:
-        raise InputError(path, "the English header has no 'Date:' line; expected 'Date: YYYY-MM-DD' "
-                               "after 'Title:' and 'Author:'", i)
+        return header, i  # parse_text decides: an error, or an English cut off inside its header
     if not _DATE.match(header["Date"]):
         line = next(k + 1 for k in range(i) if lines[k].strip(STRIP).startswith("Date"))
         raise InputError(path, f"'Date:' is {header['Date']!r}; expected YYYY-MM-DD", line)
