@@ -26,8 +26,9 @@ the seed:
    months' remaining files (the index lacks some years, 1961–1963 among them, and the set should
    still reach ten times the shared corpus), their folds alternating too; they leave the first
    draw unchanged. Writes ``reference/labelled/sample/YYYY.tsv``.
-3. ``check``: every drawn file has a copy under ``reference/labelled/articles/`` and a label
-   file under ``reference/labelled/labels/``, and the per-year samples are what ``draw`` gives.
+3. ``check``: every drawn file has a copy under ``reference/labelled/articles/``, a label file
+   under ``labels/`` and hypotheses under ``hyps/`` — except those ``DEVIATIONS.tsv`` lists as
+   excluded, with the reason —, and the per-year samples are what ``draw`` gives.
 """
 
 from __future__ import annotations
@@ -187,6 +188,20 @@ def write_year(year: int, rows: list[dict[str, str]]) -> Path:
     return out
 
 
+def read_deviations() -> list[dict[str, str]]:
+    """DEVIATIONS.tsv: drawn files left out (``excluded``) or kept with a known difference from the
+    archive (``inexact``), each with its reason."""
+    path = SET / "DEVIATIONS.tsv"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    for n, row in enumerate(rows, 2):
+        if row.get("status") not in ("excluded", "inexact") or not (row.get("reason") or "").strip():
+            sys.exit(f"{path}:{n}: expected a status 'excluded' or 'inexact' and a reason")
+    return rows
+
+
 def read_sample() -> list[dict[str, str]]:
     """Every drawn file, in path order (the union of sample/YYYY.tsv)."""
     rows = []
@@ -219,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         with written.open(encoding="utf-8", newline="") as fh:
             if list(csv.DictReader(fh, delimiter="\t")) != draw_year(year):
                 problems.append(f"{written}: differs from what 'draw' gives for {year}")
+    excluded = {row["file"] for row in read_deviations() if row["status"] == "excluded"}
     for row in read_sample():
+        if row["file"] in excluded:
+            continue
         stem = row["file"].rsplit(".", 1)[0]
         for need in (SET / "articles" / row["file"], SET / "labels" / f"{stem}.json", SET / "hyps" / f"{stem}.jsonl"):
             if not need.exists():

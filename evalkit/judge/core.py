@@ -346,7 +346,8 @@ def name_flags(ref: ReferenceRecord, outputs: Sequence[str] = (), checks: Sequen
         if c.matched >= 2 and c.matched >= len(c.syllables) - 1:
             # Most syllables match one run of characters: the same person, misspelt.
             near = True
-            parts.append(f"{c.run} reads {reading_as_name(c.run_reading)!r}; the English has {c.name!r}")
+            parts.append(f"{c.run} reads {reading_as_name(c.run_reading, ' ' not in c.name)!r}; "
+                         f"the English has {c.name!r}")
         else:
             parts.append(f"{c.name!r} ({' '.join(c.syllables)}): no run of Chinese characters reads like it")
     # A near miss names the characters and the error; a name with no counterpart at all may

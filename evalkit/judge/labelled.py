@@ -108,8 +108,15 @@ def load_labelled(root: str | Path) -> LabelledSet:
     fold_of: dict[str, str] = {}
     summary_of: dict[str, str] = {}
     files: dict[str, Path] = {}
+    excluded = set()
+    deviations = root / "DEVIATIONS.tsv"
+    if deviations.exists():
+        with deviations.open(encoding="utf-8", newline="") as fh:
+            excluded = {row["file"] for row in csv.DictReader(fh, delimiter="\t") if row.get("status") == "excluded"}
     unfinished = []
     for row in rows:
+        if row["file"] in excluded:
+            continue  # drawn, but left out for the reason DEVIATIONS.tsv gives
         article = root / "articles" / row["file"]
         label_file = root / "labels" / (Path(row["file"]).stem + ".json")
         if not article.exists() or not label_file.exists() or '"label": "?"' in label_file.read_text(encoding="utf-8"):

@@ -152,6 +152,22 @@ def person_names(english: str) -> Iterator[tuple[str, list[tuple[str, ...]]]]:
                 start += 1
 
 
+_WORD = re.compile(r"(?<![\w'’.-])[A-Z][a-z]+(?:['’][a-z]+)*(?![\w'’-])")
+
+
+def place_names(english: str, taken: set[str]) -> Iterator[tuple[str, list[tuple[str, ...]]]]:
+    """Single capitalised words that read as three or more pinyin syllables ("Baishatuo",
+    "Jinggangshan"): place names written in pinyin, each with its strict readings. Words of a
+    person name already found (``taken``) are skipped."""
+    for m in _WORD.finditer(english):
+        word = m.group(0)
+        if word in taken or word in _ENGLISH:
+            continue
+        combos = [seg for seg in segmentations(word, strict=True) if len(seg) >= 3]
+        if combos:
+            yield word, combos
+
+
 def _person_readings(window: list[str]) -> list[tuple[str, ...]]:
     readings = [segmentations(w, strict=True) for w in window]
     if not all(readings) or any(len(seg) != 1 for seg in readings[0]):
@@ -271,6 +287,28 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
             elif matched <= 1 and _transliterated_run(zh):
                 abstained = "a transliterated foreign name"
         out.append(NameCheck(name, syllables, matched, run, reading, abstained))
+    # Place names: only a near miss is a finding (all syllables but one read by one run of the
+    # Chinese: 白沙沱 → "Baishaqiao"); a place word matching less is usually an English name or a
+    # gloss of the Chinese, and one matching fully is rendered.
+    taken = {w for name in seen for w in name.split(" ")}
+    for word, combos in place_names(english, taken):
+        if word in seen:
+            continue
+        seen.add(word)
+        (matched, _exact, offset), syllables = max(((_best_run(han, syl), syl) for syl in combos),
+                                                   key=lambda b: (b[0][0] / len(b[1]), b[0][1]))
+        run = han[offset:offset + len(syllables)]
+        # A near miss in the strict sense: the other syllables read exactly, by characters that are
+        # not a transliteration of a foreign name (马马杜 → "Mamadou" is French, not a misspelling).
+        if (matched != len(syllables) - 1 or _exact < len(syllables) - 1 or _in_dictionary_renderings(word, zh)
+                or sum(ch in _TRANSLITERATION for ch in run) >= 2 or any(ch in _TRANSLITERATION_MARKS for ch in run)):
+            continue
+        if any(_best_run(han, tuple(s for part in seg for s in part))[0] == sum(map(len, seg))
+               for seg in _product(word)):
+            continue
+        reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
+        abstained = "foreign context" if _FOREIGN_CONTEXT.search(zh) else ""
+        out.append(NameCheck(word, syllables, matched, run, reading, abstained))
     return out
 
 
@@ -292,8 +330,11 @@ def _pick_reading(ch: str, wanted: str) -> str:
     return common[0] if common else sorted(options)[0] if options else "?"
 
 
-def reading_as_name(reading: tuple[str, ...]) -> str:
-    """Syllables written as a Chinese person's name: ("shen", "zi", "jiu") → "Shen Zijiu"."""
+def reading_as_name(reading: tuple[str, ...], place: bool = False) -> str:
+    """Syllables written as a Chinese person's name: ("shen", "zi", "jiu") → "Shen Zijiu"; with
+    ``place``, as one word ("Baishatuo")."""
     if not reading:
         return ""
+    if place:
+        return "".join(reading).capitalize()
     return " ".join(filter(None, [reading[0].capitalize(), "".join(reading[1:]).capitalize()]))
