@@ -103,3 +103,21 @@ def test_top_rows_keeps_what_a_full_sort_would_show():
             md.add(row)
         assert html.rows() == sorted(rows, key=html_order)[:n]
         assert md.rows() == top_divergent(rows, n)
+
+
+def test_the_markdown_report_keeps_evalkits_own_code_spans(run):
+    text = (run / "report.md").read_text(encoding="utf-8")
+    assert "add `ter` to compute it" in text and "\\`ter\\`" not in text
+
+
+def test_paragraphs_are_shown_by_their_documents_title_and_index(run):
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "doc ¶ 0" in html  # no English title in this reference: its document id stands in
+    assert '"Noto Sans CJK SC"' in html  # a CJK font stack, so Chinese never renders as empty boxes
+
+
+def test_a_paragraph_label_is_its_documents_english_title_and_index():
+    from evalkit.report.render import paragraph_label
+
+    assert paragraph_label({"doc_id": "d", "index": 4, "meta": {"title_en": "Khrushchev's Letter"}}) == \
+        "Khrushchev's Letter ¶ 4"

@@ -98,6 +98,20 @@ def md_cell(text: Any, limit: int | None = None) -> str:
     return s
 
 
+def md_message(text: Any) -> str:
+    """One of evalkit's own messages for Markdown: kept as written (its `code` spans render),
+    only made one line and safe inside a table or list."""
+    s = re.sub(r"\s+", " ", "" if text is None else str(text)).strip()
+    return s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def paragraph_label(p: Mapping[str, Any]) -> str:
+    """A paragraph as a reader knows it: its document's English title and its index (¶ 4), the id
+    being for machines."""
+    title = str((p.get("meta") or {}).get("title_en") or p.get("doc_id") or "")
+    return f"{title} ¶ {p.get('index', '?')}"
+
+
 def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], top: int = 10,
                     divergent: Sequence[Mapping[str, Any]] | None = None) -> str:
     """report.md. ``divergent``: the ``top`` most suspicious flagged rows when the caller kept them
@@ -123,7 +137,7 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
         out.append(f"| {md_cell(row['name'])} | " + " | ".join(cells) + f" | {row['flagged']} / {row['paragraphs']} |")
     out.append("")
     for m, reason in summary.get("skipped", {}).items():
-        out.append(f"- {METRIC_LABELS.get(m, m)}: {md_cell(reason)}")
+        out.append(f"- {METRIC_LABELS.get(m, m)}: {md_message(reason)}")
     if summary.get("skipped"):
         out.append("")
     out.append("Signatures: " + "; ".join(f"{METRIC_LABELS[m]} `{sig}`" for m, sig in summary["signatures"].items()))
@@ -158,7 +172,8 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
         for k, p in enumerate(divergent, 1):
             reasons = "<br>".join(f"**{md_cell(f['name'])}**" + (f" ({md_cell(f['system'])})" if f.get("system") else "")
                                   + f": {md_cell(f['evidence'], 160)}" for f in p["flags"])
-            out.append(f"| {k} | {md_cell(p['id'])} | {p['suspicion']:.2f} | {p['fault'] or '–'} | {reasons} | "
+            out.append(f"| {k} | {md_cell(paragraph_label(p), 70)}<br>{md_cell(p['id'])} | {p['suspicion']:.2f} | "
+                       f"{p['fault'] or '–'} | {reasons} | "
                        f"{md_cell(p['en'], 140) or '*(empty)*'} |")
     out.append("")
     by_name = summary["flags"]["by_name"]
@@ -376,7 +391,7 @@ def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, An
             ref_runs, hyp_runs = word_diff(p["en"], hyp)
             views.append({"system": s, "ref": ref_runs, "hyp": hyp_runs,
                           "scores": {m: p["systems"][s].get(m) for m in metrics}})
-        rows.append({"p": p, "views": views,
+        rows.append({"p": p, "views": views, "label": paragraph_label(p),
                      "flag_names": sorted({f["name"] for f in p["flags"]}),
                      "scores": {s: p["systems"].get(s, {}).get(metrics[0]) if metrics else None for s in systems}})
     plots = [{"title": f"{s}: paragraph chrF", "hist": hist.as_plot()} for s, hist in digest.chrf.items()]
