@@ -28,6 +28,8 @@ HANDLERS = {
     "run": "evalkit.pipeline:run_command",
     "ci": "evalkit.pipeline:ci_command",
     "compare": "evalkit.compare:compare_command",
+    "worklist": "evalkit.fixes.command:worklist_command",
+    "apply": "evalkit.fixes.command:apply_command",
 }
 
 
@@ -80,6 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_a", metavar="RUN_A", help="run folder (or its summary.json)")
     p.add_argument("run_b", metavar="RUN_B", help="run folder (or its summary.json)")
     p.add_argument("--out", "-o", metavar="FILE", help="also write the comparison as Markdown to FILE")
+
+    p = sub.add_parser("worklist", help="one work item per flagged paragraph of a run, with a proposed repair")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run folder (evalkit run)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="worklist to write (JSONL; the CSV goes beside it); default RUN_DIR/worklist.jsonl")
+    p.add_argument("--min-suspicion", type=float, default=0.5, metavar="X",
+                   help="only paragraphs with a reference-side flag and at least this suspicion (default 0.5)")
+    p.add_argument("--from", dest="from_system", metavar="SYSTEM",
+                   help="propose this system's translations (default: the best unflagged system by corpus chrF)")
+    p.add_argument("--sources", nargs="+", metavar="PATH",
+                   help="where the run's archive files are now (default: the sources in its summary.json)")
+
+    p = sub.add_parser("apply", help="write corrected archive files from a worklist's decisions")
+    p.add_argument("worklist", metavar="WORKLIST", help="worklist (.jsonl, or its .csv) with decisions set")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the corrected copies, diffs and summary")
+    p.add_argument("--in-place", action="store_true",
+                   help="change the archive files themselves (each kept as <file>.bak); diffs still go to DIR")
+    p.add_argument("--run", metavar="RUN_DIR", help="the run folder, if it moved since the worklist was made")
     return parser
 
 
