@@ -81,16 +81,66 @@ class EngineConfig(BaseModel):
     window: int | None = Field(default=None, ge=1)
 
 
+class NeuralMetricOptions(BaseModel):
+    """One neural metric's options (``scoring.neural.<metric>``; evalkit.metrics.neural)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = None  # hub id or local folder; None: the metric's default model
+    revision: str | None = None  # hub revision (branch, tag or commit); hub ids only
+    # COMET models only: the encoder (tokenizer and config) to build the checkpoint's network on,
+    # instead of the checkpoint's own ``pretrained_model`` (e.g. a local xlm-roberta-large folder).
+    encoder: str | None = None
+    batch_size: int = Field(default=16, ge=1)
+    device: str = "auto"  # auto (cuda > mps > cpu), cpu, cuda, cuda:1, mps
+    dtype: Literal["auto", "float32", "fp32", "bfloat16", "bf16", "float16", "fp16"] = "auto"  # auto: bf16/fp16 on GPU
+
+
+class NeuralConfig(BaseModel):
+    """``scoring.neural``: per-metric options and what the neural metrics also compute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comet: NeuralMetricOptions = Field(default_factory=NeuralMetricOptions)
+    cometkiwi: NeuralMetricOptions = Field(default_factory=NeuralMetricOptions)
+    labse: NeuralMetricOptions = Field(default_factory=NeuralMetricOptions)
+    cache: str | None = None  # score cache file; None: the translation cache file (its own table)
+    reference_qe: bool = True  # with cometkiwi or labse: also score (Chinese, reference English)
+    sentences: bool = True  # with labse and reference_qe: each sentence's best match on the other side
+    progress: bool | None = None  # tqdm bars; None: only on a terminal
+
+    @model_validator(mode="after")
+    def _encoder_is_for_comet_models(self) -> NeuralConfig:
+        if self.labse.encoder is not None:
+            raise ValueError("labse takes no 'encoder' (a COMET option); point 'model' at the folder instead")
+        return self
+
+
+NEURAL_METRIC_NAMES = ("comet", "cometkiwi", "labse")
+
+
 class ScoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    metrics: list[Literal["chrf", "chrf++", "bleu", "ter"]] = Field(default_factory=lambda: ["chrf", "chrf++", "bleu", "ter"])
+    metrics: list[Literal["chrf", "chrf++", "bleu", "ter", "comet", "cometkiwi", "labse"]] = Field(
+        default_factory=lambda: ["chrf", "chrf++", "bleu", "ter"])
     bootstrap: int = 1000
     seed: int = 12345
     workers: int | None = None  # processes for paragraph scoring and the judge; None: all cores
     # TER costs ~300 ms per long paragraph pair; above this many paragraphs it is skipped
     # (and the report says so) unless raised here.
     ter_max_paragraphs: int = 20000
+    # Options of the neural metrics (comet, cometkiwi, labse) named in ``metrics``.
+    neural: NeuralConfig = Field(default_factory=NeuralConfig)
+
+    @model_validator(mode="after")
+    def _neural_options_name_configured_metrics(self) -> ScoringConfig:
+        # Options for a metric that is not computed are a typo or a forgotten metric: say so.
+        unused = [m for m in NEURAL_METRIC_NAMES if m in self.neural.model_fields_set and m not in self.metrics]
+        if unused:
+            raise ValueError(f"scoring.neural has options for {', '.join(unused)}, which scoring.metrics does not "
+                             "name; add it to scoring.metrics or remove its options")
+        return self
 
 
 class RunConfig(BaseModel):

@@ -283,8 +283,23 @@ def score_stage(config: RunConfig, layout: RunLayout, inputs: RunInputs | None =
     systems = list(lookups)
     missing = dict.fromkeys(systems, 0)
 
-    def rows() -> Iterator[ScoreRow]:
-        # System by system, as before: all of one system's rows, then the next system's.
+    # --- neural metrics (issue 12; evalkit.metrics.neural): None unless scoring.metrics names one.
+    # Every neural score is computed here, model by model, into its cache (and reference_qe.jsonl
+    # written) before the pool forks; the loop below adds the cached columns to each task's lines.
+    from evalkit.metrics.neural import NeuralStage
+
+    neural = NeuralStage.open(config, layout.root)
+    if neural is not None:
+        try:
+            neural.prefill(layout.reference, survey.unscored, lookups)
+        except BaseException:
+            neural.close()
+            raise
+    # --- end of neural metrics
+
+    def rows() -> Iterator[tuple[ScoreRow, str]]:
+        # System by system, as before: all of one system's rows, then the next system's; each
+        # row with its Chinese source (for the neural metrics; not sent to the workers).
         for system in systems:
             lookup = lookups[system]
             lookup.begin()
@@ -294,20 +309,28 @@ def score_stage(config: RunConfig, layout: RunLayout, inputs: RunInputs | None =
                     continue
                 if hyp is None:
                     missing[system] += 1
-                yield (r.id, system, hyp.system if hyp else None, hyp.hyp if hyp else "", r.en)
+                yield (r.id, system, hyp.system if hyp else None, hyp.hyp if hyp else "", r.en), r.zh
 
     names = tuple(metric_names)
-    with open_shards(config, n_scored) as shards, atomic_writer(layout.scores) as out:
-        size = _SCORE_TASK_RAY if shards.kind == "ray" else _SCORE_TASK
-        tasks = ((None, (names, block)) for block in chunked(rows(), size))
-        for _, lines in shards.map(score_rows, tasks):
-            out.write(lines)
-        sharding = shards.describe()
-    _write_json(_scores_meta_path(layout), {
-        "metrics": metric_names, "skipped": skipped, "unscored": survey.unscored, "missing_hyps": missing,
-        "systems": systems, "sharding": sharding,
-        "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
-    })
+    try:
+        with open_shards(config, n_scored) as shards, atomic_writer(layout.scores) as out:
+            size = _SCORE_TASK_RAY if shards.kind == "ray" else _SCORE_TASK
+            tasks = ((block if neural is not None else None, (names, [row for row, _ in block]))
+                     for block in chunked(rows(), size))
+            for block, lines in shards.map(score_rows, tasks):
+                out.write(lines if neural is None else neural.merge_lines(lines, block))
+            sharding = shards.describe()
+        meta: dict[str, Any] = {
+            "metrics": metric_names, "skipped": skipped, "unscored": survey.unscored, "missing_hyps": missing,
+            "systems": systems, "sharding": sharding,
+            "timings": {"paragraph_scores_s": round(time.perf_counter() - started, 3)},
+        }
+        if neural is not None:
+            meta["neural"] = neural.finish(systems)  # corpus means, CIs, paired tests, signatures, models
+    finally:
+        if neural is not None:
+            neural.close()
+    _write_json(_scores_meta_path(layout), meta)
 
 
 @dataclass
@@ -548,6 +571,10 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
     timings["reference_s"] = time.perf_counter() - t
     if not config.systems:
         raise ConfigError("the config lists no systems: add at least one under 'systems' (e.g. the offline gloss)")
+    # Neural metrics (issue 12): a missing package or an unreachable model fails now, not after translating.
+    from evalkit.metrics.neural import preflight
+
+    preflight(config)
     from evalkit.systems.runner import translate_to_files
 
     t = time.perf_counter()

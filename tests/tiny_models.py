@@ -262,3 +262,90 @@ def build_causal_lm(folder: Path, context: int = 512) -> Path:
         _seed_torch()
         Qwen2ForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny neural metrics (issue 12): an XLM-R-shaped encoder, COMET / CometKiwi checkpoints in
+# unbabel-comet's own layout built on it, and a sentence-transformers (LaBSE-shaped) model.
+# --------------------------------------------------------------------------------------------
+
+TINY_ENCODER_POSITIONS = 64  # COMET's limit is then 62 tokens per text: the seed's long paragraphs split
+
+
+def build_xlmr_encoder(folder: Path, positions: int = TINY_ENCODER_POSITIONS) -> Path:
+    """An XLM-RoBERTa encoder (2 layers, hidden 32) with a unigram tokenizer trained on the corpus
+    (XLM-R's special tokens and order), saved as a transformers folder. ``positions``: the
+    input limit in tokens (XLM-R's 512 is ``positions=512``); max_position_embeddings is 2 more."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pieces = sentencepiece_pieces(train_sentencepiece(folder / "_spm" / "sp.model"))
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = [(t, 0.0) for t in specials] + [p for p in pieces if p[0] not in specials] + [("<mask>", 0.0)]
+    tokenizer = XLMRobertaTokenizer(vocab=vocab, model_max_length=positions)
+    tokenizer.save_pretrained(folder)
+    _seed_torch()
+    config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=positions + 2,
+                              pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                              eos_token_id=tokenizer.eos_token_id)
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder
+
+
+# The shapes of Unbabel/wmt22-comet-da and Unbabel/wmt22-cometkiwi-da's hparams.yaml, sized down.
+COMET_HPARAMS = {"encoder_model": "XLM-RoBERTa", "hidden_sizes": [32], "activations": "Tanh", "final_activation": None,
+                 "layer_transformation": "sparsemax", "layer_norm": False, "dropout": 0.1}
+
+
+def build_comet(folder: Path, encoder: Path, kind: str = "comet") -> Path:
+    """A COMET checkpoint in unbabel-comet's layout — ``checkpoints/model.ckpt`` (a Lightning
+    checkpoint: state_dict, hyper_parameters, version) and ``hparams.yaml`` — whose
+    ``pretrained_model`` is the local ``encoder`` folder and ``load_pretrained_weights`` false, so
+    that ``comet.load_from_checkpoint`` builds it offline. ``kind``: ``comet`` (regression_metric,
+    src+mt+ref) or ``cometkiwi`` (unified_metric, input_segments [mt, src]). Random weights."""
+    import torch
+    import yaml
+
+    from evalkit.metrics.neural import _pkg_resources_available, _quiet, import_comet
+
+    import_comet()  # before pytorch_lightning: supplies pkg_resources where setuptools no longer has it
+    import pytorch_lightning
+    from comet.models import RegressionMetric, UnifiedMetric
+
+    common = dict(COMET_HPARAMS, pretrained_model=str(encoder), load_pretrained_weights=False, local_files_only=True)
+    _seed_torch()
+    with _pkg_resources_available(), _quiet():
+        if kind == "comet":
+            model = RegressionMetric(**common, pool="avg", layer="mix")
+        elif kind == "cometkiwi":
+            model = UnifiedMetric(**common, sent_layer="mix", word_layer=2, input_segments=["mt", "src"],
+                                  word_level_training=False)
+        else:
+            raise ValueError(kind)
+    hparams = dict(model.hparams)
+    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": hparams, "epoch": 0, "global_step": 0,
+                "pytorch-lightning_version": pytorch_lightning.__version__}, folder / "checkpoints" / "model.ckpt")
+    (folder / "hparams.yaml").write_text(yaml.safe_dump(hparams, sort_keys=True), encoding="utf-8")
+    return folder
+
+
+def build_sentence_transformer(folder: Path, encoder: Path, max_seq_length: int = TINY_ENCODER_POSITIONS) -> Path:
+    """A LaBSE-shaped sentence-transformers model on the tiny encoder (CLS pooling, a tanh Dense
+    layer, normalisation), saved with ``SentenceTransformer.save``."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    try:  # newer sentence-transformers; ``sentence_transformers.models`` before (now deprecated)
+        from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
+    except ImportError:
+        from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
+
+    _seed_torch()
+    transformer = Transformer(str(encoder), max_seq_length=max_seq_length)
+    dim = transformer.auto_model.config.hidden_size
+    modules = [transformer, Pooling(dim, pooling_mode="cls"), Dense(dim, dim, activation_function=torch.nn.Tanh()),
+               Normalize()]
+    SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+    return folder

@@ -36,6 +36,15 @@ from typing import Any
 METRICS: tuple[str, ...] = ("chrf", "chrf++", "bleu", "ter")
 HIGHER_IS_BETTER: dict[str, bool] = {"chrf": True, "chrf++": True, "bleu": True, "ter": False}
 
+# --- mean-of-segments metrics (issue 12: the neural metrics of evalkit.metrics.neural) -----------
+# Their per-segment "statistics" are the segment score alone ([score]); the corpus score is the
+# mean of the segment scores, with CIs and paired tests by the same resampling as sacrebleu's
+# (``_mean_corpus_score``, ``_mean_paired_tests``). They are not sacrebleu metrics: ``make_metric``
+# does not know them, and a signature comes from the caller (``evalkit.metrics.neural``).
+MEAN_METRICS: tuple[str, ...] = ("comet", "cometkiwi", "labse")
+HIGHER_IS_BETTER.update(dict.fromkeys(MEAN_METRICS, True))
+# --- end of mean-of-segments metrics ------------------------------------------------------------
+
 # Pairs per task sent to a worker. With TER: 4, small enough to balance its uneven cost (~300 ms
 # for a long, badly matching pair). Without it (chrF/BLEU: ~1.5 ms a pair, evenly), up to 64, so
 # the per-task cost (pool round trip, pickling, cache clearing: ~0.3 ms) stays near 1%, but
@@ -227,7 +236,7 @@ def stats_array(metric: str, stats: Any) -> Any:
     """
     import numpy as np
 
-    dtype = np.float64 if metric == "ter" else np.int32
+    dtype = np.float64 if metric == "ter" or metric in MEAN_METRICS else np.int32
     if isinstance(stats, np.ndarray):
         return stats.astype(dtype, copy=False)
     arr = np.array([list(s) for s in stats], dtype=dtype)
@@ -262,11 +271,14 @@ def _bootstrap_resample(stats: Any, metric: Any, n_samples: int) -> tuple[str, l
 
 
 def corpus_score(name: str, stats: Any, n_bootstrap: int = 1000,
-                 seed: int | None = 12345) -> CorpusScore | None:
+                 seed: int | None = 12345, signature: str | None = None) -> CorpusScore | None:
     """Corpus score from per-segment statistics (a sequence of lists, or a 2-D array from
-    ``stats_array``); None when there are no segments."""
+    ``stats_array``); None when there are no segments. ``signature``: a mean-of-segments
+    metric's (``MEAN_METRICS``); sacrebleu metrics sign their own."""
     if len(stats) == 0:
         return None
+    if name in MEAN_METRICS:
+        return _mean_corpus_score(name, stats, n_bootstrap, seed, signature)
     metric = make_metric(name)
     # One reference per segment by construction; sacrebleu learns this while caching references,
     # which the per-segment extraction did in other objects (or other processes).
@@ -467,7 +479,8 @@ def _paired_test(test: str, metric: str, a: Any, b: Any, n_samples: int) -> dict
 
 
 def paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: str, *, tests: Sequence[str] = ("bs", "ar"),
-                 n_bootstrap: int = 1000, n_trials: int = 10000, seed: int | None = 12345) -> list[dict[str, Any]]:
+                 n_bootstrap: int = 1000, n_trials: int = 10000, seed: int | None = 12345,
+                 signature: str | None = None) -> list[dict[str, Any]]:
     """sacrebleu's paired tests of system B against system A on the same segments.
 
     Returns one record per test: both scores, ``delta`` = B − A, and the p-value of the
@@ -479,6 +492,9 @@ def paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: s
         raise ValueError(f"paired test needs the same segments: {len(a_stats)} vs {len(b_stats)}")
     if len(a_stats) == 0:
         return []
+    if metric in MEAN_METRICS:
+        return _mean_paired_tests(a_name, a_stats, b_name, b_stats, metric, tests=tests, n_bootstrap=n_bootstrap,
+                                  n_trials=n_trials, seed=seed, signature=signature)
     a = _integer_stats(metric, a_stats)
     b = _integer_stats(metric, b_stats)
 
@@ -493,6 +509,113 @@ def paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: s
             "n": len(a_stats), "signature": result["signature"],
         })
     return out
+
+
+# --- mean-of-segments metrics: corpus score, CIs and paired tests (issue 12) ----------------------
+
+
+def _mean_values(stats: Any) -> Any:
+    """The segment scores of a mean-of-segments metric: the first column of its statistics."""
+    import numpy as np
+
+    arr = np.asarray(stats_array(MEAN_METRICS[0], stats), dtype=np.float64)
+    return np.ascontiguousarray(arr.reshape(len(arr), -1)[:, 0])
+
+
+def _mean_signature(metric: str, signature: str | None) -> str:
+    return signature or f"{metric}|agg:mean-of-segments"
+
+
+def _percentile_ci(resampled: Any) -> tuple[tuple[float, float], float]:
+    """The bounds and mean sacrebleu's ``estimate_ci`` derives from resampled scores."""
+    raw = sorted(float(x) for x in resampled)
+    lower = len(raw) // 40
+    return (raw[lower], raw[len(raw) - lower - 1]), float(sum(raw) / len(raw))
+
+
+def _mean_corpus_score(name: str, stats: Any, n_bootstrap: int, seed: int | None,
+                       signature: str | None) -> CorpusScore:
+    """The mean of the segment scores, with a 95% percentile bootstrap interval: the resamples are
+    drawn as ``_bootstrap_resample`` draws them (the same generator and seed, one row at a time)."""
+    import numpy as np
+
+    values = _mean_values(stats)
+    n = len(values)
+    ci = mean = None
+    if n_bootstrap > 1:
+        rng = np.random.default_rng(seed)
+        resampled = [float(values[rng.choice(n, size=n, replace=True)].mean()) for _ in range(n_bootstrap)]
+        ci, mean = _percentile_ci(resampled)
+    return CorpusScore(name, float(values.mean()), ci, mean, _mean_signature(name, signature), n)
+
+
+def _mean_paired_bs(a: Any, b: Any, n_samples: int, seed: int | None) -> tuple[Any, Any]:
+    """Both systems' means over the same resamples, drawn as ``_paired_bs`` draws them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = len(a)
+    means_a = np.empty(n_samples)
+    means_b = np.empty(n_samples)
+    for i in range(n_samples):
+        idx = rng.choice(n, size=n, replace=True)
+        means_a[i] = a[idx].mean()
+        means_b[i] = b[idx].mean()
+    return means_a, means_b
+
+
+def _mean_paired_ar(a: Any, b: Any, n_trials: int, seed: int | None) -> tuple[Any, Any]:
+    """Means of both shuffled pseudo-systems, with the selectors drawn as ``_paired_ar`` draws
+    them (blocks of whole rows, a multiple of 32 draws per block but the last): sacrebleu's
+    ``pos_sel @ a + ~pos_sel @ b`` is ``sum(b) + pos_sel @ (a − b)``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = len(a)
+    diff = a - b
+    sum_a, sum_b = float(a.sum()), float(b.sum())
+    unit = 32 // math.gcd(n, 32)
+    rows = unit * max(1, _AR_DRAW_BOOLS // (unit * n))
+    means_a, means_b = [], []
+    for start in range(0, n_trials, rows):
+        pos = rng.integers(2, size=(min(rows, n_trials - start), n), dtype=bool)
+        delta = pos.astype(np.float64) @ diff
+        means_a.append((sum_b + delta) / n)
+        means_b.append((sum_a - delta) / n)
+    return np.concatenate(means_a), np.concatenate(means_b)
+
+
+def _mean_paired_tests(a_name: str, a_stats: Any, b_name: str, b_stats: Any, metric: str, *, tests: Sequence[str],
+                       n_bootstrap: int, n_trials: int, seed: int | None, signature: str | None) -> list[dict[str, Any]]:
+    """``paired_tests`` for a mean-of-segments metric: sacrebleu's paired bootstrap and approximate
+    randomisation (their statistics and p-values, ``_compute_p_value``) on per-segment scores."""
+    from sacrebleu.significance import _compute_p_value
+
+    a, b = _mean_values(a_stats), _mean_values(b_stats)
+    score_a, score_b = float(a.mean()), float(b.mean())
+    diff = abs(score_a - score_b)
+    rng_seed = seed if seed else None  # as PairedTest: a seed of 0 draws from OS entropy
+    out = []
+    for test in tests:
+        n_samples = n_bootstrap if test == "bs" else n_trials
+        if n_samples <= 0:  # PairedTest's defaults
+            n_samples = _DEFAULT_SAMPLES[test]
+        if test == "bs":
+            means_a, means_b = _mean_paired_bs(a, b, n_samples, rng_seed)
+            sample_diffs = abs(means_b - means_a)
+            p_value = _compute_p_value(sample_diffs - sample_diffs.mean(), diff)
+        else:
+            means_a, means_b = _mean_paired_ar(a, b, n_samples, rng_seed)
+            p_value = _compute_p_value(abs(means_a - means_b), diff)
+        out.append({
+            "a": a_name, "b": b_name, "metric": metric, "test": TEST_NAMES[test],
+            "score_a": score_a, "score_b": score_b, "delta": score_b - score_a, "p_value": float(p_value),
+            "n": len(a), "signature": f"{_mean_signature(metric, signature)}|seed:{str(seed).lower()}|{test}:{n_samples}",
+        })
+    return out
+
+
+# --- end of mean-of-segments metrics ------------------------------------------------------------
 
 
 @dataclass
@@ -535,16 +658,19 @@ def aggregate(scored_ids: Sequence[str], segments: Mapping[str, Mapping[str, Seg
 
 def aggregate_arrays(stats: Mapping[str, Mapping[str, Any]], metric_names: Sequence[str], *,
                      n_bootstrap: int = 1000, seed: int | None = 12345, significance_tests: Sequence[str] = ("bs", "ar"),
+                     signatures: Mapping[str, str] | None = None,
                      ) -> tuple[dict[str, dict[str, CorpusScore | None]], list[dict[str, Any]], dict[str, str], dict[str, float]]:
     """``aggregate`` over per-segment statistics arrays: system -> metric -> ``stats_array`` (rows
-    in the same segment order for every system)."""
+    in the same segment order for every system). ``signatures``: of mean-of-segments metrics."""
     systems = list(stats)
+    signatures = signatures or {}
     skipped: dict[str, str] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
     corpus: dict[str, dict[str, CorpusScore | None]] = {}
     for system in systems:
-        corpus[system] = {m: corpus_score(m, stats[system][m], n_bootstrap, seed) for m in metric_names}
+        corpus[system] = {m: corpus_score(m, stats[system][m], n_bootstrap, seed, signatures.get(m))
+                          for m in metric_names}
     timings["corpus_scores_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -558,7 +684,7 @@ def aggregate_arrays(stats: Mapping[str, Mapping[str, Any]], metric_names: Seque
                     a, stats[a][m], b, stats[b][m], m,
                     tests=significance_tests, n_bootstrap=n_bootstrap,
                     # sacrebleu's default ratio of AR trials to bootstrap resamples (10000 : 1000).
-                    n_trials=10 * n_bootstrap, seed=seed))
+                    n_trials=10 * n_bootstrap, seed=seed, signature=signatures.get(m)))
     timings["significance_s"] = time.perf_counter() - start
     return corpus, significance, skipped, timings
 
