@@ -29,7 +29,7 @@ from evalkit.config import RunConfig
 from evalkit.errors import InputError
 from evalkit.jsonl import atomic_writer, iter_jsonl
 from evalkit.layout import RunLayout
-from evalkit.shard import chunked
+from evalkit.iterables import chunked
 
 # Common paragraphs scored per call of ``score_pairs`` (per system); ids looked up per query.
 _BLOCK = 2048

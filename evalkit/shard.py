@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from evalkit.iterables import chunked  # noqa: F401  (the stages import it from here too)
+
 if TYPE_CHECKING:
     from evalkit.config import RunConfig
 
@@ -130,18 +132,6 @@ def open_shards(config: RunConfig, scored_paragraphs: int, *, prepare: Callable[
         prepare()  # before the fork, so that the workers share what it loads
     with scoring_pool(workers) as pool:
         yield Shards(1, 1) if pool is None else _PoolShards(pool, workers, window_per_worker * workers)
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of ``size`` items (the last one shorter)."""
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 # --- tasks (module-level, so that a pool or Ray can run them by reference) -----------------------

@@ -30,7 +30,7 @@ from evalkit.layout import RunLayout  # noqa: E402
 from evalkit.systems import create_system, ray_engine  # noqa: E402
 from evalkit.systems.base import Translation  # noqa: E402
 from evalkit.systems.cache import TranslationCache  # noqa: E402
-from evalkit.systems.runner import translate_system, translate_systems, translate_to_files  # noqa: E402
+from evalkit.systems.runner import translate_system, translate_to_files  # noqa: E402
 from tests.tiny_models import build_marian, seed_references  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -62,8 +62,8 @@ def test_two_ray_workers_write_byte_identical_hypotheses_and_fill_the_cache(loca
     local = run_config(marian, tmp_path / "local.sqlite", "local")
     distributed = run_config(marian, tmp_path / "ray.sqlite", "ray")
 
-    translate_systems(local, references, tmp_path / "local")
-    translate_systems(distributed, references, tmp_path / "ray")
+    translate_to_files(local, references, tmp_path / "local")
+    translate_to_files(distributed, references, tmp_path / "ray")
     local_bytes = RunLayout.at(tmp_path / "local").hyps("tiny-marian").read_bytes()
     ray_bytes = RunLayout.at(tmp_path / "ray").hyps("tiny-marian").read_bytes()
     assert local_bytes.count(b"\n") == len(references)

@@ -218,7 +218,7 @@ def _batches(calls: Path) -> list[list[str]]:
 def test_a_set_within_one_window_gives_the_same_file_from_a_list_or_a_path(echo, tmp_path):
     config, calls = echo
     refs = read_references(SEED_REF)
-    translated = runner.translate_systems(config, refs, tmp_path / "list")["echo"]
+    translated = runner.translate_to_files(config, refs, tmp_path / "list", keep=True)["echo"].records
     batches = _batches(calls)
     calls.unlink()
     (tmp_path / "cache").rename(tmp_path / "cache.old")  # a fresh cache: the same work again
@@ -257,7 +257,7 @@ def test_translate_memory_does_not_grow_with_the_paragraphs(echo, tmp_path, monk
     config, calls = echo
     seed = [r for r in read_references(SEED_REF) if r.zh]
     monkeypatch.setattr(runner, "WINDOW", 200)
-    runner.translate_systems(config, seed[:5], tmp_path / "warm-up")  # imports and first-use caches
+    runner.translate_to_files(config, seed[:5], tmp_path / "warm-up")  # imports and first-use caches
     peaks = []
     for n in (800, 3200):
         refs = [ReferenceRecord(**{**seed[k % len(seed)].to_dict(), "id": f"d{k // 40}#{k % 40:04d}",

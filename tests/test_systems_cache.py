@@ -18,7 +18,7 @@ from evalkit.errors import BackendError, ConfigError
 from evalkit.records import ReferenceRecord, read_hypotheses
 from evalkit.systems.base import BACKENDS, PartialTranslationError, Segment, Translation, Translator
 from evalkit.systems.cache import TranslationCache, cache_path, source_key
-from evalkit.systems.runner import translate_system, translate_systems
+from evalkit.systems.runner import translate_system, translate_to_files
 from tiny_models import seed_references
 
 
@@ -192,12 +192,12 @@ def test_empty_chinese_side_needs_no_model_call(counting):
     assert (records[0].hyp, records[0].chunks) == ("", 0)
 
 
-def test_translate_systems_writes_one_hyps_file_per_system(counting, tmp_path):
+def test_translate_to_files_writes_one_hyps_file_per_system(counting, tmp_path):
     config, _ = counting()
     refs = references(5)
-    results = translate_systems(config, refs, tmp_path / "run")
+    results = translate_to_files(config, refs, tmp_path / "run", keep=True)
     written = read_hypotheses(tmp_path / "run" / "hyps" / "counter.jsonl")
-    assert [r.id for r in written] == [r.id for r in refs] == [r.id for r in results["counter"]]
+    assert [r.id for r in written] == [r.id for r in refs] == [r.id for r in results["counter"].records]
     assert written[0].system.startswith("counter@")
 
 

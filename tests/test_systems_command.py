@@ -96,11 +96,11 @@ def test_offline_configs_translate_the_seed(config, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     parsed = load_config(REPO / "configs" / config, out=str(tmp_path / "run"))
     from evalkit.records import read_references
-    from evalkit.systems.runner import translate_systems
+    from evalkit.systems.runner import translate_to_files
 
-    results = translate_systems(parsed, read_references(parsed.reference), tmp_path / "run")
+    results = translate_to_files(parsed, read_references(parsed.reference), tmp_path / "run", keep=True)
     assert set(results) == {s.name for s in parsed.systems}
-    assert all(any(r.hyp for r in records) for records in results.values())
+    assert all(any(r.hyp for r in stats.records) for stats in results.values())
 
 
 @pytest.mark.parametrize("config", ["opus-mt.yaml", "opus-mt-ct2.yaml", "nllb.yaml", "m2m100.yaml", "mbart50.yaml",

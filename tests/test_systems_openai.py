@@ -158,9 +158,9 @@ def test_the_api_key_is_sent_but_never_written(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
     system = openai_system(url, api_key_env="EVALKIT_TEST_KEY")
     refs = [r for r in seed_references() if r.zh][:2]
-    from evalkit.systems.runner import translate_systems
+    from evalkit.systems.runner import translate_to_files
 
-    translate_systems(RunConfig(reference="x", systems=[system]), refs, tmp_path / "run")
+    translate_to_files(RunConfig(reference="x", systems=[system]), refs, tmp_path / "run")
     assert script.auth[0] == f"Bearer {SECRET}"
     translator = create_system(system)
     assert SECRET not in json.dumps(translator.settings()) and SECRET not in translator.fingerprint

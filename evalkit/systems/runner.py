@@ -2,11 +2,10 @@
 
 Entry points
 ------------
-``translate_to_files(config, references, out, *, only=None, refresh=False) -> {name: HypsStats}``
+``translate_to_files(config, references, out, *, only=None, refresh=False, keep=False) -> {name: HypsStats}``
     what ``evalkit translate`` and the ``run`` pipeline call: every selected system, its hyps
-    file written atomically while the records stream out, a few counts returned per system.
-``translate_systems(config, references, out, *, only=None, refresh=False)``
-    the same, also returning every system's records (a list per system name): for small sets.
+    file written atomically while the records stream out, a few counts returned per system
+    (with ``keep``, every record too: for small sets).
 ``iter_system(config, system, references, *, refresh=False, progress=True, window=None)``
     one system, in this process, as a stream of records in reference order: create the
     backend, then window by window serve what the cache has and translate the rest in
@@ -85,7 +84,7 @@ def window_of(config: RunConfig) -> int:
 def iter_segment_windows(references: References, size: int) -> Iterator[list[Segment]]:
     """The reference set's (id, Chinese) segments, ``size`` at a time, in reference order."""
     from evalkit.reference_set import iter_references
-    from evalkit.shard import chunked
+    from evalkit.iterables import chunked
 
     records = iter_references(Path(references)) if isinstance(references, str | Path) else references
     for part in chunked(records, max(1, size)):
@@ -122,6 +121,7 @@ class HypsStats:
     cached: int = 0
     chunked: int = 0
     truncated: int = 0
+    records: list[HypothesisRecord] | None = None  # every record, when asked to keep them
 
 
 def write_hyps(path: Path, records: Iterable[HypothesisRecord], keep: list[HypothesisRecord] | None = None) -> HypsStats:
@@ -151,23 +151,16 @@ def system_records(config: RunConfig, system: SystemConfig, references: Referenc
 
 
 def translate_to_files(config: RunConfig, references: References, out: Path, *, only: list[str] | None = None,
-                       refresh: bool = False) -> dict[str, HypsStats]:
-    """Translate ``references`` with each selected system into ``<out>/hyps/<name>.jsonl``, streaming."""
+                       refresh: bool = False, keep: bool = False) -> dict[str, HypsStats]:
+    """Translate ``references`` with each selected system into ``<out>/hyps/<name>.jsonl``, streaming.
+    ``keep``: also return every record (``HypsStats.records``; all in memory, for small sets)."""
     layout = RunLayout.at(out)
-    return {system.name: write_hyps(layout.hyps(system.name), system_records(config, system, references, refresh=refresh))
-            for system in select_systems(config, only)}
-
-
-def translate_systems(config: RunConfig, references: References, out: Path, *,
-                      only: list[str] | None = None, refresh: bool = False) -> dict[str, list[HypothesisRecord]]:
-    """Translate ``references`` with each selected system and write ``<out>/hyps/<name>.jsonl``;
-    return the records too (all of them in memory: ``translate_to_files`` keeps none)."""
-    layout = RunLayout.at(out)
-    results: dict[str, list[HypothesisRecord]] = {}
+    results = {}
     for system in select_systems(config, only):
-        kept: list[HypothesisRecord] = []
-        write_hyps(layout.hyps(system.name), system_records(config, system, references, refresh=refresh), kept)
-        results[system.name] = kept
+        kept: list[HypothesisRecord] | None = [] if keep else None
+        stats = write_hyps(layout.hyps(system.name), system_records(config, system, references, refresh=refresh), kept)
+        stats.records = kept
+        results[system.name] = stats
     return results
 
 
