@@ -11,6 +11,14 @@ every output is forced to 192 tokens, so both contenders do the same work per pa
 naive loop is one fp32 greedy ``generate`` per paragraph on a sample (an eighth), evalkit is
 ``hf-seq2seq`` in bf16 with beam 4 (its default decoding) and large batches. Loading is not timed.
 
+COMET (issue 12): evalkit's ``comet`` scorer (``evalkit.metrics.neural.CometScorer``: inputs
+length-sorted and batched, bf16 autocast, over-long paragraphs split to fit) on a random-weight
+model of Unbabel/wmt22-comet-da's shape, built offline — an XLM-R large encoder (24 layers, hidden
+1024, vocabulary 250,002, 512 positions) under COMET's regression head (hidden sizes 3072, 1024) in
+unbabel-comet's own checkpoint layout — scoring (Chinese, hypothesis, reference) triples made of
+the seed's paragraphs (every triple distinct). One row: paragraphs/s and the paragraphs split to fit.
+Needs the neural extra; without it the row says so.
+
 Where no CUDA device is present the section is not rewritten: figures measured on a GPU machine
 stay in bench/results/gpu.md, their outcome in bench/results/gpu.json (the script exits with
 status 3, which ``run_all.py`` reports as "kept"), or, if there are none yet, the section says
@@ -89,8 +97,82 @@ def measure(work: Path, device: str, quick: bool) -> list[str]:
         print(f"  evalkit: {fast.pps:.2f} paragraphs/s", flush=True)
         lines.append(f"| {title} | {n} ({naive.paragraphs}) | {batch} | {naive.pps:.2f} | {fast.pps:.2f} | "
                      f"{fast.tps:.0f} | {fast.pps / naive.pps:.1f}× | {fast.note} |")
-    return lines + ["", "Target (issue 5): evalkit's batched path ≥ 25× the naive loop on GPU; reference: an H200 "
-                    "measured 1.35 → 34.5 paragraphs/s for the opus-mt shape."]
+    lines += ["", "Target (issue 5): evalkit's batched path ≥ 25× the naive loop on GPU; reference: an H200 "
+              "measured 1.35 → 34.5 paragraphs/s for the opus-mt shape."]
+    return lines + comet_rows(work, device, quick)
+
+
+def build_comet_shaped(folder: Path, real: bool) -> Path:
+    """A COMET checkpoint (unbabel-comet's layout) with random weights: wmt22-comet-da's shape when
+    ``real``, else tests/tiny_models.py's tiny one (the dry run). The encoder folder holds the
+    corpus-trained tokenizer and the config; with ``load_pretrained_weights`` false COMET builds
+    the encoder from that config, so its weights live in the checkpoint only."""
+    sys.path.insert(0, str(_results.REPO / "tests"))
+    import tiny_models
+
+    encoder = tiny_models.build_xlmr_encoder(folder / "encoder", positions=512 if real else 64)
+    hparams = dict(tiny_models.COMET_HPARAMS)
+    if real:
+        from transformers import XLMRobertaConfig, XLMRobertaTokenizer
+
+        tokenizer = XLMRobertaTokenizer.from_pretrained(encoder)
+        XLMRobertaConfig(vocab_size=250_002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                         intermediate_size=4096, max_position_embeddings=514, pad_token_id=tokenizer.pad_token_id,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id).save_pretrained(encoder)
+        for weights in encoder.glob("*.safetensors"):
+            weights.unlink()  # the tiny weights: the checkpoint carries the real-shape ones
+        hparams["hidden_sizes"] = [3072, 1024]  # wmt22-comet-da's head
+    saved = tiny_models.COMET_HPARAMS
+    tiny_models.COMET_HPARAMS = hparams
+    try:
+        return tiny_models.build_comet(folder / "comet", encoder, "comet")
+    finally:
+        tiny_models.COMET_HPARAMS = saved
+
+
+def comet_rows(work: Path, device: str, quick: bool) -> list[str]:
+    """The COMET throughput table (see the module docstring)."""
+    import importlib.util
+    import json
+
+    head = ["", "COMET: evalkit's `comet` scorer on a random-weight model of Unbabel/wmt22-comet-da's shape "
+            "(XLM-R large encoder, regression head 3072-1024), (Chinese, hypothesis, reference) triples from the "
+            "seed, every one distinct; loading not timed.", "",
+            "| model | paragraphs | batch | dtype | paragraphs/s | split to fit | check |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    if importlib.util.find_spec("comet") is None or importlib.util.find_spec("sentence_transformers") is None:
+        return head + ["| wmt22-comet-da shape | – | – | – | not measured: the neural extra is not installed | – | – |"]
+    from evalkit.config import NeuralConfig, NeuralMetricOptions
+    from evalkit.metrics.neural import make_scorer
+
+    real = device == "cuda"
+    n, batch = (512 if quick else 2048, 64) if real else (8, 4)
+    dtype = "bf16" if real else "fp32"
+    print("COMET shape: building", flush=True)
+    folder = build_comet_shaped(work / "comet-shaped", real)
+    seed = [json.loads(line) for line in (_results.REPO / "reference" / "seed.jsonl").read_text(encoding="utf-8")
+            .splitlines() if line.strip()]
+    pairs = [(r["zh"], r["en"]) for r in seed if r["zh"].strip() and r["en"].strip()]
+    items = []
+    for k in range(n):
+        zh, en = pairs[k % len(pairs)]
+        items.append((zh, f"{en} ({k})", en))  # distinct hypotheses: nothing is scored twice
+    scorer = make_scorer("comet", NeuralConfig(comet=NeuralMetricOptions(model=str(folder), batch_size=batch,
+                                                                         device=device, dtype=dtype)))
+    scorer.load()
+    scorer.score(items[:batch])  # warm-up (CUDA kernels, autotuning): not timed
+    if real:
+        import torch
+
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    scores = scorer.score(items)
+    seconds = time.perf_counter() - started
+    finite = all(s.score == s.score and abs(s.score) != float("inf") for s in scores)
+    split = sum(s.pieces > 1 for s in scores)
+    title = "wmt22-comet-da shape" if real else "tiny COMET (dry run)"
+    return head + [f"| {title} | {n} | {batch} | {scorer.dtype} | {n / seconds:.1f} | {split} | "
+                   f"{'scores finite' if finite else 'NON-FINITE SCORES'} |"]
 
 
 def main(argv: list[str] | None = None) -> int:

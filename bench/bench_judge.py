@@ -1,7 +1,7 @@
 """Measure the divergence judge on the labelled real-defect set, on injected defects, and on the
 corpus's verified defects.
 
-    .venv/bin/python bench/bench_judge.py [--quick] [--only labelled|injected]
+    .venv/bin/python bench/bench_judge.py [--quick] [--only labelled|injected] [--qe-model PATH [--qe-encoder PATH]]
 
 Labelled set (reference/labelled/, its README has the rules): the test fold — documents the
 suspicion model was not fitted on — judged as one corpus with ``gloss`` alone and with ``gloss`` +
@@ -22,6 +22,17 @@ is ``none``), rescore chrF and rerun the judge on the whole corpus; positives ar
 paragraphs, negatives every other clean paragraph. Report AUROC of ``suspicion`` and precision /
 recall at the default fault threshold (0.5) and at ``gates.suspicion_threshold`` (0.8), with
 ``gloss`` alone and with ``gloss`` + ``file``. Writes bench/results/judge.md.
+
+Reference QE (issue 12, judge.qe): the same runs again with the reference QE of every scored
+paragraph (its Chinese against its damaged or intact English) given to the judge, rows ``… +qe``.
+By default the QE comes from tiny *random-weight* CometKiwi and LaBSE models built offline as
+tests/tiny_models.py builds them: their scores carry no information, so these rows show that an
+uninformative QE model leaves the judge no worse (AUROC, precision, clean paragraphs flagged), not
+that QE helps. ``--qe-model PATH`` scores with a real model instead: a CometKiwi folder in
+unbabel-comet's layout (checkpoints/model.ckpt + hparams.yaml; ``--qe-encoder PATH``: a local copy
+of the encoder its hparams.yaml names, offline) or a sentence-transformers (LaBSE) folder; give it
+twice for both. Needs the neural extra (``pip install 'evalkit[neural]'`` and the --no-deps
+unbabel-comet); without it the QE rows say so.
 """
 
 from __future__ import annotations
@@ -228,9 +239,92 @@ def labelled_section() -> list[str]:
     return lines
 
 
-def injected_section(quick: bool, per_defect: int) -> list[str]:
+class ReferenceQESource:
+    """The reference QE of (Chinese, English) pairs for the judge, from the tiny random-weight
+    models (default) or the user's ``--qe-model`` folders; cached by text, so each damaged
+    variant costs only its own new pairs."""
+
+    def __init__(self, work: Path, qe_models: list[str] | None, qe_encoder: str | None):
+        import importlib.util
+
+        from evalkit.config import NeuralConfig, NeuralMetricOptions
+
+        self.cache = work / "qe.sqlite"
+        self.error = None
+        if importlib.util.find_spec("comet") is None or importlib.util.find_spec("sentence_transformers") is None:
+            self.error = "not measured: the neural extra is not installed (unbabel-comet, sentence-transformers)"
+            return
+        options: dict[str, NeuralMetricOptions] = {}
+        if qe_models:
+            for path in qe_models:
+                folder = Path(path).expanduser()
+                if (folder / "checkpoints" / "model.ckpt").is_file() or folder.suffix == ".ckpt":
+                    options["cometkiwi"] = NeuralMetricOptions(model=str(folder), encoder=qe_encoder, batch_size=16)
+                else:
+                    options["labse"] = NeuralMetricOptions(model=str(folder), batch_size=64)
+            self.what = "the given model(s): " + ", ".join(f"{m} `{o.model}`" for m, o in options.items())
+        else:
+            sys.path.insert(0, str(REPO / "tests"))
+            import tiny_models
+
+            encoder = tiny_models.build_xlmr_encoder(work / "encoder")
+            options = {"cometkiwi": NeuralMetricOptions(model=str(tiny_models.build_comet(work / "kiwi", encoder,
+                                                                                           "cometkiwi")),
+                                                        batch_size=16, device="cpu"),
+                       "labse": NeuralMetricOptions(model=str(tiny_models.build_sentence_transformer(work / "labse",
+                                                                                                     encoder)),
+                                                    batch_size=64, device="cpu")}
+            self.what = ("tiny random-weight CometKiwi and LaBSE models (tests/tiny_models.py: an XLM-R encoder of "
+                         "2 layers, hidden 32): uninformative by construction")
+        self.metrics = [m for m in ("cometkiwi", "labse") if m in options]
+        self.config = NeuralConfig(**options)
+
+    def __call__(self, records: list[ReferenceRecord]) -> dict:
+        from evalkit.metrics.neural import score_reference_qe
+        from evalkit.metrics.scoring import scorable
+
+        scored = [r for r in records if scorable(r.zh, r.en) is None]
+        found = score_reference_qe([(r.zh, r.en) for r in scored], self.config, metrics=self.metrics,
+                                   cache=self.cache, ids=[r.id for r in scored], progress=False)
+        return {q.id: q for q in found}
+
+
+class NoiseQE:
+    """Uninformative reference QE with a realistic spread: each pair's CometKiwi, LaBSE and sentence
+    similarities drawn from normal distributions (CometKiwi 0.78 ± 0.05, LaBSE 0.85 ± 0.04, sentence
+    matches 0.80 ± 0.06) seeded by the pair's texts. The tiny random-weight models give all pairs
+    nearly the same score, which the judge's scale floor keeps from ever flagging; this is the harder
+    case of an uninformative model whose scores do vary (rows `+noise`)."""
+
+    what = "seeded noise with a realistic spread (CometKiwi 0.78 ± 0.05, LaBSE 0.85 ± 0.04, sentences 0.80 ± 0.06)"
+
+    def __call__(self, records: list[ReferenceRecord]) -> dict:
+        import hashlib
+
+        from evalkit.metrics.neural import ReferenceQE, SentenceLocalisation, SentenceMatch, split_sentences
+        from evalkit.metrics.scoring import scorable
+
+        out = {}
+        for r in records:
+            if scorable(r.zh, r.en) is not None:
+                continue
+            rng = random.Random(hashlib.sha256(f"{r.zh}\0{r.en}".encode()).hexdigest())
+            zh_s, en_s = split_sentences(r.zh, "zh"), split_sentences(r.en, "en")
+            loc = SentenceLocalisation(
+                en=tuple(SentenceMatch(i, t, 0, rng.gauss(0.80, 0.06)) for i, t in enumerate(en_s)),
+                zh=tuple(SentenceMatch(i, t, 0, rng.gauss(0.80, 0.06)) for i, t in enumerate(zh_s)))
+            out[r.id] = ReferenceQE(r.id, {"cometkiwi": rng.gauss(0.78, 0.05), "labse": rng.gauss(0.85, 0.04)}, {}, loc)
+        return out
+
+
+def injected_section(quick: bool, per_defect: int, qe_models: list[str] | None = None,
+                     qe_encoder: str | None = None) -> list[str]:
+    import tempfile
+
     per_defect = 4 if quick else per_defect
     started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="evalkit-bench-judge-"))
+    qe_source = ReferenceQESource(work, qe_models, qe_encoder)
 
     manifest = {row["repo_path"].split("/")[-1]: row["defect"]
                 for row in csv.DictReader((CORPUS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t")}
@@ -261,18 +355,32 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
              and manifest_defect(r) == "none"]
     params = JudgeParams()
 
-    def run_judge(records, setup):
+    def run_judge(records, setup, qe=None):
         pairs = [(h[r.id].hyp, r.en) for h in setup.values() for r in records if r.en.strip() and r.zh.strip()]
         ids = [r.id for r in records if r.en.strip() and r.zh.strip()]
         segs = score_pairs(pairs, ["chrf"], workers=None)
         chrf = {}
         for k, name in enumerate(setup):
             chrf[name] = {i: s.scores["chrf"] for i, s in zip(ids, segs[k * len(ids):(k + 1) * len(ids)], strict=True)}
-        return {j.id: j for j in judge(records, setup, chrf, params)}
+        return {j.id: j for j in judge(records, setup, chrf, params, qe=qe)}
 
+    with_qe = qe_source.error is None
+    spread = ""
+    sources = {"+qe": qe_source, "+noise": NoiseQE()} if with_qe else {"+noise": NoiseQE()}
+    qe_seconds = 0.0
     rng = random.Random(12345)
-    results = []  # (setup, defect, n, auroc, p50, r50, p80, r80, flags)
+    results = []  # (setup, defect, n, auroc, p50, r50, p80, r80, flags, counts)
     baseline = {name: run_judge(refs, setup) for name, setup in setups.items()}
+    qe_baseline = {}
+    for suffix, source in sources.items():
+        qe_started = time.perf_counter()
+        refs_qe = source(refs)
+        if suffix == "+qe":
+            kiwi = sorted(q.scores["cometkiwi"] for q in refs_qe.values() if "cometkiwi" in q.scores)
+            spread = (f" Their CometKiwi scores of the {len(kiwi)} scored pairs span {kiwi[0]:.4f} to {kiwi[-1]:.4f}, "
+                      f"within the judge's scale floor ({params.mad_floor_qe}): z-scores stay near 0.") if kiwi else ""
+        qe_baseline.update({f"{name} {suffix}": run_judge(refs, setup, refs_qe) for name, setup in setups.items()})
+        qe_seconds += time.perf_counter() - qe_started
     for defect, fn in DEFECTS.items():
         candidates = [(r, e) for r in clean if (e := fn(r, nxt.get(r.id))) is not None]
         # At most half of the clean paragraphs, so that negatives remain.
@@ -280,8 +388,14 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
         damaged_ids = {r.id for r, _ in sample}
         new_en = {r.id: e for r, e in sample}
         records = [replace(r, en=new_en[r.id]) if r.id in new_en else r for r in refs]
-        for name, setup in setups.items():
-            js = run_judge(records, setup)
+        runs = [(name, setup, None) for name, setup in setups.items()]
+        for suffix, source in sources.items():
+            runs += [(f"{name} {suffix}", setup, source(records)) for name, setup in setups.items()]
+        for name, setup, qe in runs:
+            run_started = time.perf_counter()
+            js = run_judge(records, setup, qe)
+            if qe is not None:
+                qe_seconds += time.perf_counter() - run_started
             pos = [js[i].suspicion for i in damaged_ids]
             neg = [js[r.id].suspicion for r in clean if r.id not in damaged_ids]
             p50, r50 = pr(pos, neg, 0.5)
@@ -292,7 +406,10 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
                     names[f] = names.get(f, 0) + 1
             # Ties by name: the counts are filled from sets, whose order changes from run to run.
             top = ", ".join(f"{k} {v}" for k, v in sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-            results.append((name, defect, len(sample), auroc(pos, neg), p50, r50, p80, r80, top))
+            counts = (sum(p >= 0.5 for p in pos), sum(n >= 0.5 for n in neg), len(neg),
+                      names.get("low_qe", 0),
+                      sum(any(f.name == "low_qe" for f in js[r.id].flags) for r in clean if r.id not in damaged_ids))
+            results.append((name, defect, len(sample), auroc(pos, neg), p50, r50, p80, r80, top, counts))
 
     # Verified defects of MANIFEST.tsv: is the affected document's paragraph flagged?
     verified = []
@@ -305,7 +422,7 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
                        for r in doc_refs if js[r.id].flags]
             verified.append((name, src, defect, flagged))
 
-    clean_neg = {name: sum(baseline[name][r.id].suspicion >= 0.5 for r in clean) for name in setups}
+    clean_neg = {name: sum(js[r.id].suspicion >= 0.5 for r in clean) for name, js in {**baseline, **qe_baseline}.items()}
     cpus = os.cpu_count()
     lines = ["## Divergence judge on injected defects", ""]
     lines += [f"- Machine: {cpus} CPUs, Python {platform.python_version()} ({platform.machine()})",
@@ -319,8 +436,37 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
               f"- Wall time: {time.perf_counter() - started:.1f} s", ""]
     lines += ["| systems | defect | n | AUROC | P@0.5 | R@0.5 | P@0.8 | R@0.8 | flags on the damaged |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, defect, n, a, p50, r50, p80, r80, top in results:
+    for name, defect, n, a, p50, r50, p80, r80, top, _counts in results:
+        if name.endswith("+noise"):
+            continue  # pooled below
         lines.append(f"| {name} | {defect} | {n} | {a:.3f} | {p50:.2f} | {r50:.2f} | {p80:.2f} | {r80:.2f} | {top} |")
+    lines += ["", "Reference QE: the same runs with every scored paragraph's reference QE given to the judge. "
+              + (f"Rows `+qe`: from {qe_source.what}.{spread} " if with_qe else f"Rows `+qe`: {qe_source.error}. ")
+              + f"Rows `+noise`: {NoiseQE.what}. Pooled over the defect types, beside the runs without QE (P and R "
+              "at suspicion 0.5: damaged paragraphs at ≥ 0.5 and clean ones at ≥ 0.5, summed over the runs):", "",
+              "| systems | mean AUROC | P@0.5 | R@0.5 | `low_qe` on damaged | `low_qe` on clean | clean ≥ 0.5, undamaged |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+
+    def mean(rows):
+        values = [row[3] for row in rows if row[3] == row[3]]
+        return sum(values) / len(values) if values else float("nan")
+
+    def pooled(rows):
+        tp = sum(row[9][0] for row in rows)
+        fp = sum(row[9][1] for row in rows)
+        return (tp / (tp + fp) if tp + fp else float("nan")), tp / sum(row[2] for row in rows)
+
+    for name in setups:
+        for run in [name, *(f"{name} {suffix}" for suffix in sources)]:
+            rows = [row for row in results if row[0] == run]
+            p50, r50 = pooled(rows)
+            damaged, negatives = sum(row[2] for row in rows), sum(row[9][2] for row in rows)
+            low = (f"{sum(row[9][3] for row in rows)}/{damaged} | {sum(row[9][4] for row in rows)}/{negatives}"
+                   if run != name else "– | –")
+            lines.append(f"| {run} | {mean(rows):.3f} | {p50:.2f} | {r50:.2f} | {low} | {clean_neg[run]}/{len(clean)} |")
+    lines += ["", f"QE scoring and the judge runs with QE took {qe_seconds:.1f} s of the wall time. The `low_qe` "
+              "weight is its prior, 0.3 (the labelled calibration fold has no QE: judge.suspicion), so on its "
+              "own the flag never reaches suspicion 0.5; beside other evidence it can."]
     lines += ["", "Precision is per defect type against all clean paragraphs (one defect type injected at a time).",
               "`swap_name` puts a pinyin person name (Zhou Enlai, …) in place of the first capitalised word pair; "
               "`name_mismatch` checks pinyin person names against the Chinese readings only, so a swap to a "
@@ -331,6 +477,9 @@ def injected_section(quick: bool, per_defect: int) -> list[str]:
     for name, src, defect, flagged in verified:
         cell = "; ".join(f"#{i} {'+'.join(f)} {s:.2f}" for i, f, s in flagged) or "nothing flagged"
         lines.append(f"| {name} | {src} | {defect.replace('|', '/')[:90]} | {cell} |")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # the tiny models and the QE cache
     return lines
 
 
@@ -339,12 +488,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer damaged paragraphs per defect")
     parser.add_argument("--per-defect", type=int, default=12)
     parser.add_argument("--only", choices=("labelled", "injected"))
+    parser.add_argument("--qe-model", action="append", metavar="PATH",
+                        help="reference QE from this model instead of the tiny random-weight ones: a CometKiwi folder "
+                             "(checkpoints/model.ckpt + hparams.yaml) or a sentence-transformers (LaBSE) folder; twice "
+                             "for both")
+    parser.add_argument("--qe-encoder", metavar="PATH",
+                        help="with a CometKiwi --qe-model: a local copy of the encoder its hparams.yaml names")
     args = parser.parse_args()
     sections = {}
     if args.only != "injected":
         sections["labelled"] = labelled_section()
     if args.only != "labelled":
-        sections["injected"] = injected_section(args.quick, args.per_defect)
+        sections["injected"] = injected_section(args.quick, args.per_defect, args.qe_model, args.qe_encoder)
     if args.only:
         # Keep the other section as it was measured.
         text = OUT.read_text(encoding="utf-8") if OUT.exists() else ""

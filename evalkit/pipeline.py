@@ -473,11 +473,30 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     params = JudgeParams(fault_threshold=0.5)
     has_chrf = "chrf" in scores.metrics
 
-    Paragraph = tuple[ReferenceRecord, dict[str, HypothesisRecord | None], int | None, dict[str, float]]
+    # --- neural metrics and reference QE (issue 12): nothing changes without them. The neural
+    # columns (scores.meta.json's `neural`: corpus scores, CIs, paired tests) join the report's
+    # metrics and each paragraph row; reference_qe.jsonl, when this run's score stage wrote it, is
+    # read in lockstep with the reference and given to the judge as evidence (judge.qe).
+    from evalkit.judge.qe import RunQE
+    from evalkit.report.summary import neural_columns
+
+    neural_meta = json.loads(_scores_meta_path(layout).read_text(encoding="utf-8")).get("neural")
+    row_metrics = list(scores.metrics)
+    if neural_meta:
+        hashes = survey.scored_hashes if set(survey.unscored) == set(scores.unscored) else np.array(
+            [id_hash(r.id) for r in iter_references(layout.reference) if r.id not in scores.unscored], dtype=np.uint64)
+        for s, columns in neural_columns({"neural": neural_meta}, layout.scores, systems, hashes).items():
+            scores.scores[s].update(columns)
+        row_metrics += [m for m in neural_meta.get("metrics", []) if m not in row_metrics]
+    run_qe = RunQE.open(layout.root, neural_meta)
+    # --- end of neural metrics and reference QE
+
+    Paragraph = tuple[ReferenceRecord, dict[str, HypothesisRecord | None], int | None, dict[str, float], Any]
 
     def paragraphs() -> Iterator[Paragraph]:
         for lookup in lookups.values():
             lookup.begin()
+        qe_lookup = run_qe.lookup() if run_qe is not None else None
         k = 0
         for r in iter_references(layout.reference):
             hyps = {s: lookups[s].get(r.id) for s in systems}
@@ -490,20 +509,24 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
                     v = float(scores.scores[s]["chrf"][kk])
                     if v == v:
                         chrf[s] = v
-            yield r, hyps, kk, chrf
+            qe = qe_lookup.get(r.id) if qe_lookup is not None and kk is not None else None
+            yield r, hyps, kk, chrf, qe
 
     def present(hyps: Mapping[str, HypothesisRecord | None]) -> dict[str, HypothesisRecord]:
         return {s: h for s, h in hyps.items() if h is not None}
 
     def judge_items(chunk: list[Paragraph]) -> list[Any]:
-        """What the judge sees of each paragraph: the record, its present hypotheses, its chrF."""
-        return [(r, present(hyps), chrf) for r, hyps, _, chrf in chunk]
+        """What the judge sees of each paragraph: the record, its present hypotheses, its chrF
+        (and its reference QE, when the run has it)."""
+        if run_qe is None:
+            return [(r, present(hyps), chrf) for r, hyps, _, chrf, _ in chunk]
+        return [(r, present(hyps), chrf, qe) for r, hyps, _, chrf, qe in chunk]
 
     threshold = config.gates.suspicion_threshold
     tally = Tally(systems, threshold)
     html_top = TopRows(_HTML_ROWS, html_order)
     md_top = TopRows(_MD_ROWS, divergent_order, keep=lambda p: bool(p["flags"]))
-    digest = HtmlDigest(systems, scores.metrics)
+    digest = HtmlDigest(systems, row_metrics)
     flagged = failures = 0
     with (open_shards(config, len(survey.scored_hashes), prepare=prepare) as shards,
           tempfile.TemporaryFile("w+", encoding="utf-8", dir=layout.root) as spool):
@@ -524,10 +547,10 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
                 start += len(chunk)
 
         with atomic_writer(layout.paragraphs) as jsonl, atomic_writer(layout.paragraphs_csv) as csv_handle:
-            csv_out = CsvWriter(csv_handle, systems, scores.metrics)
+            csv_out = CsvWriter(csv_handle, systems, row_metrics)
             for chunk, judgements in shards.map(judge_chunk, judge_tasks()):
-                for (r, hyps, kk, _chrf), judgement in zip(chunk, judgements, strict=True):
-                    row = paragraph_row(r, hyps, {s: scores.paragraph(s, kk) for s in systems}, scores.metrics,
+                for (r, hyps, kk, _chrf, _qe), judgement in zip(chunk, judgements, strict=True):
+                    row = paragraph_row(r, hyps, {s: scores.paragraph(s, kk) for s in systems}, row_metrics,
                                         judgement, scores.unscored.get(r.id))
                     jsonl.write(dumps(row) + "\n")
                     csv_out.write(row)
@@ -545,10 +568,15 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
         all_timings = dict(timings or {})
         all_timings["judge_s"] = judge_s
         summary = build_summary(config, params, scores, tally, {s: lookups[s].info for s in systems},
-                                {**scores.timings, **all_timings}, list(extra_gates), baseline)
+                                {**scores.timings, **all_timings}, list(extra_gates), baseline,
+                                neural=neural_meta, qe_judge=model.describe_qe())
         _write_text(layout.report_md, render_markdown(summary, [], top=_MD_ROWS, divergent=md_top.rows()))
         shown = html_top.rows()
-        _write_text(layout.report_html, render_html(summary, shown, limit=_HTML_ROWS, digest=digest))
+        # report.html's review mode (issue 11): the run's worklist items, from the files written above.
+        from evalkit.report.review import build_review
+
+        review = build_review(layout.root, summary)
+        _write_text(layout.report_html, render_html(summary, shown, limit=_HTML_ROWS, digest=digest, review=review))
         before, after = junit_frame(summary, flagged, failures)
         spool.seek(0)
         with atomic_writer(layout.junit) as junit:
@@ -591,7 +619,7 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
 
 
 def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = None) -> None:
-    from evalkit.report.render import METRIC_LABELS, leaderboard
+    from evalkit.report.render import METRIC_LABELS, fmt_metric, leaderboard
 
     out = out or sys.stdout
     metrics = summary["metrics"]
@@ -601,8 +629,8 @@ def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = Non
         for m in metrics:
             c = row["cells"][m]
             if c["score"] is not None:
-                ci = f" [{c['ci'][0]:.1f}, {c['ci'][1]:.1f}]" if c["ci"] else ""
-                cells.append(f"{METRIC_LABELS[m]} {c['score']:.1f}{ci}")
+                ci = f" [{fmt_metric(c['ci'][0], m)}, {fmt_metric(c['ci'][1], m)}]" if c["ci"] else ""
+                cells.append(f"{METRIC_LABELS[m]} {fmt_metric(c['score'], m)}{ci}")
         print(f"  {row['name']:<16} " + "  ".join(cells) + f"  flagged {row['flagged']}/{row['paragraphs']}", file=out)
     for m, reason in summary.get("skipped", {}).items():
         print(f"  note: {METRIC_LABELS.get(m, m)} {reason}", file=out)

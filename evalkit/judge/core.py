@@ -47,6 +47,10 @@ low_score            either    a system's chrF is an outlier (robust z) for that
                                 low at once points at the reference, one of several at that system
 consensus            reference with two or more systems: they agree with each other far better than
                                 with the reference (robust z of the gap)
+low_qe               reference with reference QE in the run (judge.qe): the reference-free score of
+                                (Chinese, archive English), CometKiwi or LaBSE, far below the corpus
+                                (robust z), or a sentence the LaBSE localisation finds no counterpart
+                                for on the other side; the weakest such sentence is named
 ==================== ========= ====================================================================
 
 Suspicion — the probability that the *reference* paragraph is defective — is a noisy-OR of the
@@ -71,13 +75,14 @@ import statistics
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.judge.lexicon import chinese_coverage, chinese_sentences, english_coverage, sense_bag
 from evalkit.judge.lexicon import prepare as prepare_lexicon
 from evalkit.judge.names import NameCheck, check_names, reading_as_name
 from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
+from evalkit.judge.qe import NO_QE, QEFeatures, qe_features, score_evidence, sentence_evidence, weakest_sentence
 from evalkit.judge.quantities import compare as compare_quantities
 from evalkit.judge.quantities import dateline_month_conflict
 from evalkit.judge.quantities import zh_quantities
@@ -89,6 +94,9 @@ from evalkit.judge.sentences import (
     sentence_supports_ngrams,
 )
 from evalkit.records import HypothesisRecord, ReferenceRecord
+
+if TYPE_CHECKING:
+    from evalkit.metrics.neural import ReferenceQE
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution × this = its standard deviation
@@ -133,6 +141,15 @@ class JudgeParams:
     # The aligner's align_cost is about half a squared length z-score plus mismatch penalties
     # (numbers, quotes, brackets): 2.0 is roughly a 2σ length mismatch with nothing shared.
     high_align_cost: float = 2.0
+    # Reference QE (judge.qe; only where the run has it): the metric used, first found of these;
+    # |robust z| at which a paragraph's score flags low_qe, at which one sentence's best match
+    # flags it alone, and from which that sentence is named in the evidence; the scale floors.
+    qe_metrics: tuple[str, ...] = ("cometkiwi", "labse")
+    z_qe: float = 2.5
+    z_qe_sentence: float = 3.0
+    z_qe_sentence_evidence: float = 2.0
+    mad_floor_qe: float = 0.02  # COMET and LaBSE scores are on a 0-1 scale
+    mad_floor_qe_sentence: float = 0.02
     fault_threshold: float = 0.5
     # The fitted suspicion model (judge.suspicion): None is the one packaged with evalkit.
     suspicion_model: str | None = None
@@ -151,6 +168,7 @@ class JudgeParams:
         "alignment": 0.6,
         "consensus": 0.6,
         "low_score": 0.35,  # only when every system is low at once
+        "low_qe": 0.3,
     })
 
 
@@ -464,11 +482,12 @@ def _scored_sentences(ref: ReferenceRecord, params: JudgeParams) -> list[tuple[i
 
 # A paragraph's pass-1 numbers (``paragraph_features``): plain tuples, cheap to send between
 # processes. (length log-ratios by predictor, chrF by system — both empty unless the paragraph
-# is length-eligible —, sentence supports by system, consensus gap or NaN, and the dictionary
-# coverage of its English and of its Chinese sentences, judge.lexicon.)
+# is length-eligible —, sentence supports by system, consensus gap or NaN, the dictionary
+# coverage of its English and of its Chinese sentences, judge.lexicon, its document's part, and
+# its reference QE, judge.qe: ``NO_QE`` unless the run has QE and the paragraph is length-eligible.)
 Features = tuple[tuple[tuple[str | None, float], ...], tuple[tuple[str, float], ...],
                  tuple[tuple[str, list[float]], ...], float, tuple[float, ...], tuple[float, ...],
-                 tuple[str, int, int, int]]
+                 tuple[str, int, int, int], QEFeatures]
 
 
 def _agencies(text: str) -> int:
@@ -494,13 +513,13 @@ def _coverages(ref: ReferenceRecord) -> tuple[list[float | None], list[float | N
 
 
 def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float],
-                       systems: Sequence[str], params: JudgeParams) -> Features:
-    """Pass 1's work on one paragraph (``hyps`` and ``chrf`` by system; absent: none): what
-    ``CorpusModel.fold`` learns from it. Pure, so paragraphs can be worked on anywhere (a pool,
-    a Ray cluster) and folded in order."""
+                       systems: Sequence[str], params: JudgeParams, qe: ReferenceQE | None = None) -> Features:
+    """Pass 1's work on one paragraph (``hyps`` and ``chrf`` by system; absent: none; ``qe``: its
+    reference QE, judge.qe, when the run has it): what ``CorpusModel.fold`` learns from it. Pure,
+    so paragraphs can be worked on anywhere (a pool, a Ray cluster) and folded in order."""
     document = _document_part(ref)
     if not _length_eligible(ref, params):
-        return (), (), (), math.nan, (), (), document
+        return (), (), (), math.nan, (), (), document, NO_QE
     lengths = tuple(_length_eligible_values(ref, hyps, systems))
     en_cov, zh_cov = _coverages(ref)
     # Each system output's n-grams are extracted once, for the sentence supports and the consensus gap.
@@ -523,7 +542,7 @@ def paragraph_features(ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord
         pair_sims = _pairwise_chrf_ngrams([grams(s) for s in systems])
         gap = statistics.fmean(pair_sims) - statistics.fmean(chrf[s] for s in systems)
     return (lengths, scores, tuple(supports), gap, tuple(c for c in en_cov if c is not None),
-            tuple(c for c in zh_cov if c is not None), document)
+            tuple(c for c in zh_cov if c is not None), document, qe_features(qe))
 
 
 class CorpusModel:
@@ -553,6 +572,9 @@ class CorpusModel:
       (``sentences.sentence_support``) is learnt on the corpus; a sentence's evidence is its
       *highest* z over the systems (a sentence any output carries is not invented), and the
       paragraph's is its lowest sentence. Truncated or empty outputs do not vote.
+    * reference QE (judge.qe, only where the run has it): each QE metric's paragraph scores and
+      the sentences' best-match similarities are learnt on the corpus (median, MAD scale); pass 2
+      reads the paragraph's own QE record again, so nothing per paragraph is stored for it.
     """
 
     def __init__(self, systems: Sequence[str], params: JudgeParams):
@@ -583,14 +605,27 @@ class CorpusModel:
         self.support_models: dict[str, Robust | None] = {}
         self.score_models: dict[str, Robust | None] = {}
         self.gap_model: Robust | None = None
+        # Reference QE (judge.qe): every eligible paragraph's score by metric and every localised
+        # sentence's best-match similarity by side, until ``finish`` learns their models.
+        self._qe: dict[str, array[float]] = {}
+        self._qe_sentences: dict[str, array[float]] = {"en": array("d"), "zh": array("d")}
+        self.qe_models: dict[str, Robust | None] = {}
+        self.qe_sentence_models: dict[str, Robust | None] = {}
 
-    def add(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float]) -> None:
-        """Pass 1: learn from one paragraph (``hyps`` and ``chrf`` by system; absent: none)."""
-        self.fold(paragraph_features(ref, hyps, chrf, self.systems, self.params))
+    def add(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord], chrf: Mapping[str, float],
+            qe: ReferenceQE | None = None) -> None:
+        """Pass 1: learn from one paragraph (``hyps`` and ``chrf`` by system; absent: none; ``qe``:
+        its reference QE, when the run has it)."""
+        self.fold(paragraph_features(ref, hyps, chrf, self.systems, self.params, qe))
 
     def fold(self, features: Features) -> None:
         """Pass 1: learn from the next paragraph's ``paragraph_features``."""
-        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved) = features
+        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved), *rest = features
+        (qe_scores, qe_en, qe_zh) = rest[0] if rest else NO_QE
+        for metric, value in qe_scores:
+            self._qe.setdefault(metric, array("d")).append(value)
+        self._qe_sentences["en"].extend(qe_en)
+        self._qe_sentences["zh"].extend(qe_zh)
         k = self._doc_index.setdefault(doc_id, len(self._doc_chars))
         if k == len(self._doc_chars):
             self._doc_chars.append([0, 0])
@@ -628,6 +663,11 @@ class CorpusModel:
         self.document_model = robust(list(ratios.values()), p.mad_floor_log_ratio, p.min_population)
         if self.document_model is not None:
             self._doc_z = {k: self.document_model.z(r) for k, r in ratios.items()}
+        self.qe_models = {m: robust(v, p.mad_floor_qe, p.min_population) for m, v in self._qe.items()}
+        self.qe_sentence_models = {side: robust(v, p.mad_floor_qe_sentence, p.min_coverage_sentences)
+                                   for side, v in self._qe_sentences.items() if v}
+        self._qe = {}
+        self._qe_sentences = {side: array("d") for side in self._qe_sentences}
         self._doc_index = {}
         self._doc_chars = []
         # The collected values are not needed once the models are learnt.
@@ -663,7 +703,28 @@ class CorpusModel:
         part.coverage_models = self.coverage_models
         part.length_models, part.support_models = self.length_models, self.support_models
         part.score_models, part.gap_model = self.score_models, self.gap_model
+        part._qe, part._qe_sentences = {}, {side: array("d") for side in ("en", "zh")}
+        part.qe_models, part.qe_sentence_models = self.qe_models, self.qe_sentence_models
         return part
+
+    def qe_metric(self, qe: ReferenceQE) -> str | None:
+        """The QE metric the judge reads in ``qe``: the first of ``JudgeParams.qe_metrics`` it has
+        with a learnt model (None: none)."""
+        for metric in self.params.qe_metrics:
+            if metric in qe.scores and self.qe_models.get(metric) is not None and math.isfinite(qe.scores[metric]):
+                return metric
+        return None
+
+    def describe_qe(self) -> dict[str, Any] | None:
+        """The reference-QE models learnt (summary.json): per metric its median, scale and use."""
+        if not self.qe_models and not self.qe_sentence_models:
+            return None
+        used = next((m for m in self.params.qe_metrics if self.qe_models.get(m) is not None), None)
+        return {"metric": used,
+                "scores": {m: (None if r is None else {"median": r.median, "scale": r.scale})
+                           for m, r in self.qe_models.items()},
+                "sentences": {side: (None if r is None else {"median": r.median, "scale": r.scale})
+                              for side, r in self.qe_sentence_models.items()}}
 
     def length_z(self, ref: ReferenceRecord, hyps: Mapping[str, HypothesisRecord]) -> float | None:
         """The combined robust z of an eligible paragraph's English length (None: no model)."""
@@ -759,9 +820,45 @@ def coverage_flags(model: CorpusModel, ordinal: int, ref: ReferenceRecord, signa
     return out
 
 
+def qe_flags(model: CorpusModel, qe: ReferenceQE, signals: dict[str, float | None]) -> list[Flag]:
+    """``low_qe`` (judge.qe): the reference-free score of (Chinese, archive English) far below the
+    corpus's (robust z), or one sentence that the LaBSE localisation finds no counterpart for on
+    the other side; the weakest such sentence is named in the evidence either way."""
+    params = model.params
+    metric = model.qe_metric(qe)
+    z: float | None = None
+    parts: list[str] = []
+    if metric is not None:
+        score_model = model.qe_models[metric]
+        score = float(qe.scores[metric])
+        z = score_model.z(score)  # type: ignore[union-attr]
+        parts.append(score_evidence(metric, score, score_model.median, z))  # type: ignore[union-attr]
+    signals["qe_z"] = z
+    flagged = z is not None and z <= -params.z_qe
+    strength = _strength(z, params.z_qe) if z is not None and flagged else 0.0
+    sentences: list[tuple[float, str]] = []
+    for side in ("en", "zh"):
+        sentence_model = model.qe_sentence_models.get(side)
+        match = weakest_sentence(qe, side)
+        if sentence_model is None or match is None:
+            continue
+        zs = sentence_model.z(match.similarity)  # type: ignore[arg-type]
+        signals[f"qe_sentence_z[{side}]"] = zs
+        if zs <= -params.z_qe_sentence_evidence:
+            sentences.append((zs, sentence_evidence(side, match, sentence_model.median, zs)))
+        if zs <= -params.z_qe_sentence:
+            flagged = True
+            strength = max(strength, _strength(zs, params.z_qe_sentence))
+    if not flagged:
+        return []
+    parts += [text for _, text in sorted(sentences, key=lambda t: t[0])]
+    return [Flag("low_qe", "; ".join(parts), strength)]
+
+
 def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: Mapping[str, HypothesisRecord],
-                    chrf: Mapping[str, float]) -> Judgement:
-    """Pass 2: judge one paragraph (the ``ordinal``-th given to ``model.add``)."""
+                    chrf: Mapping[str, float], qe: ReferenceQE | None = None) -> Judgement:
+    """Pass 2: judge one paragraph (the ``ordinal``-th given to ``model.add``; ``qe``: its
+    reference QE, the one pass 1 saw, when the run has it)."""
     params = model.params
     systems = model.systems
     flags: list[Flag] = []
@@ -835,6 +932,8 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
                                   f"with the reference (corpus median {model.gap_model.median:+.1f}, robust z {zg:+.1f})",
                                   _strength(zg, params.z_flag)))
         flags += coverage_flags(model, ordinal, r, signals)
+        if qe is not None:
+            flags += qe_flags(model, qe, signals)
 
     if r.kind == "body" and r.zh.strip():
         zd = model.document_z(ordinal)
@@ -854,20 +953,25 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
 def judge(references: Sequence[ReferenceRecord],
           hyps: Mapping[str, Mapping[str, HypothesisRecord]],
           chrf: Mapping[str, Mapping[str, float]] | None = None,
-          params: JudgeParams | None = None) -> list[Judgement]:
+          params: JudgeParams | None = None,
+          qe: Mapping[str, ReferenceQE] | None = None) -> list[Judgement]:
     """Judge every reference paragraph; one ``Judgement`` per record, in order.
 
     ``hyps``: system -> id -> hypothesis record. ``chrf``: system -> id -> paragraph chrF
-    (the score stage's numbers; paragraphs without a score are simply absent). The in-memory
-    form of the two passes the report stage streams (``CorpusModel``, ``judge_paragraph``).
+    (the score stage's numbers; paragraphs without a score are simply absent). ``qe``: id ->
+    the paragraph's reference QE (``evalkit.metrics.neural.ReferenceQE``, as
+    ``load_reference_qe`` reads a run's reference_qe.jsonl; judge.qe); None or absent ids: no QE
+    evidence. The in-memory form of the two passes the report stage streams (``CorpusModel``,
+    ``judge_paragraph``).
     """
     params = params or JudgeParams()
     chrf = chrf or {}
+    qe = qe or {}
     systems = list(hyps)
 
-    def paragraph(r: ReferenceRecord) -> tuple[dict[str, HypothesisRecord], dict[str, float]]:
+    def paragraph(r: ReferenceRecord) -> tuple[dict[str, HypothesisRecord], dict[str, float], ReferenceQE | None]:
         return ({s: hyps[s][r.id] for s in systems if r.id in hyps[s]},
-                {s: chrf[s][r.id] for s in systems if r.id in chrf.get(s, {})})
+                {s: chrf[s][r.id] for s in systems if r.id in chrf.get(s, {})}, qe.get(r.id))
 
     model = CorpusModel(systems, params)
     for r in references:
@@ -878,22 +982,29 @@ def judge(references: Sequence[ReferenceRecord],
 
 # --- the two passes in chunks, for worker processes ----------------------------------------------
 
-# One paragraph as the passes take it: the record, its hypotheses and its chrF by system.
-Item = tuple[ReferenceRecord, Mapping[str, HypothesisRecord], Mapping[str, float]]
+# One paragraph as the passes take it: the record, its hypotheses and its chrF by system, and
+# (optionally, when the run has reference QE) its ``ReferenceQE`` or None.
+Item = (tuple[ReferenceRecord, Mapping[str, HypothesisRecord], Mapping[str, float]]
+        | tuple[ReferenceRecord, Mapping[str, HypothesisRecord], Mapping[str, float], "ReferenceQE | None"])
+
+
+def _item_qe(item: Sequence[Any]) -> ReferenceQE | None:
+    return item[3] if len(item) > 3 else None
 
 
 def features_chunk(task: tuple[Sequence[str], JudgeParams, Sequence[Item]]) -> list[Features]:
     """Pass 1's work on consecutive paragraphs: ``(systems, params, items)`` → their
     ``paragraph_features``, in order, for ``CorpusModel.fold``."""
     systems, params, items = task
-    return [paragraph_features(r, hyps, chrf, systems, params) for r, hyps, chrf in items]
+    return [paragraph_features(item[0], item[1], item[2], systems, params, _item_qe(item)) for item in items]
 
 
 def judge_chunk(task: tuple[CorpusModel, int, Sequence[Item]]) -> list[Judgement]:
     """Pass 2 on consecutive paragraphs: ``(model shard, ordinal of the first, items)`` → their
     judgements, in order (``model.shard`` covers at least those ordinals)."""
     model, start, items = task
-    return [judge_paragraph(model, start + i, r, hyps, chrf) for i, (r, hyps, chrf) in enumerate(items)]
+    return [judge_paragraph(model, start + i, item[0], item[1], item[2], _item_qe(item))
+            for i, item in enumerate(items)]
 
 
 def prepare() -> None:
@@ -938,7 +1049,8 @@ def assess(flags: Sequence[Flag], params: JudgeParams) -> tuple[float, str | Non
 
 def params_as_dict(params: JudgeParams) -> dict[str, Any]:
     """The judge's settings as run, with the suspicion model's version and weights (summary.json)."""
-    out = asdict(params)
+    # As JSON will read it back (tuples as lists), so a summary in memory equals the one on disk.
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(params).items()}
     out["weights"] = dict(params.weights)
     model = load_model(params.suspicion_model)
     out["suspicion"] = {"version": model.version, "leak": model.leak,

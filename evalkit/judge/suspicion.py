@@ -15,6 +15,13 @@ shows (a changed count, Chinese left in the English) is not left at zero by a sm
 rather than a logistic regression because evidence only ever adds suspicion: a small sample cannot
 turn a flag into a reason for trust.
 
+``low_qe`` (judge.qe: the reference-free QE of the archive's English against its Chinese, far below
+the corpus) is evidence only where a run has reference QE (``cometkiwi`` or ``labse`` configured).
+The calibration fold is judged without any neural model (the fit must run offline, in seconds), so
+that feature never fires there and its fitted weight stays at its prior, ``PRIOR["low_qe"]`` — a
+modest one, as CometKiwi and LaBSE also score a faithful but free translation low. That is
+expected, not a failed fit; refit once the labelled set is judged with a real QE model.
+
 The fitted model ships with the package as ``suspicion_model.json`` (version, data, weights).
 Applying it needs no dependency — a product — so the default run stays offline and fast. Because
 it is fitted to labels ("an archivist should fix this paragraph"), ``suspicion ≥ 0.5`` reads as
@@ -59,6 +66,8 @@ PRIOR: dict[str, float] = {
     "align_cost": 0.6,        # a 1-1 bead the aligner found costly (flag strength)
     "all_low": 0.35,          # every system's chrF an outlier at once (flag strength)
     "consensus": 0.6,         # the systems agree with each other far better than with the reference
+    "low_qe": 0.3,            # reference QE (CometKiwi / LaBSE of Chinese and archive English) far below the
+                              # corpus, or a sentence with no counterpart (judge.qe); never in the fit: stays here
 }
 FEATURES: tuple[str, ...] = tuple(PRIOR)
 

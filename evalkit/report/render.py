@@ -47,6 +47,14 @@ FLAG_HELP: dict[str, str] = {
     "low_score": "A system's chrF on this paragraph is an outlier for that system; all systems low at once "
                  "points at the reference.",
     "consensus": "The systems agree with each other far better than with the reference.",
+    "low_qe": "Only with reference QE (cometkiwi or labse configured): the reference-free quality estimate of the "
+              "archive's English against its Chinese (CometKiwi, else LaBSE; no MT system involved) is far below "
+              "this corpus (robust z-score), or LaBSE finds no counterpart for one of its sentences on the other "
+              "side; the weakest sentence is named. A free but faithful translation can score low too.",
+    "COMET, CometKiwi, LaBSE": "Neural metric columns, when configured: COMET compares a system's output with "
+                               "the reference and the Chinese, CometKiwi judges the output against the Chinese "
+                               "alone, LaBSE is the cosine of their sentence embeddings; each is the mean of the "
+                               "paragraph scores on its own 0–1 scale (not ×100), with a 95% bootstrap CI.",
 }
 SUSPICION_HELP = ("Suspicion is the probability that the archive's English of the paragraph is defective, "
                   "fitted on hand-labelled archive files (evalkit/judge/suspicion.py): 0.5 means as likely "
@@ -57,9 +65,19 @@ FAULT_HELP = {
     "system": "the MT system, not the reference, is likely at fault",
     "unclear": "the evidence does not point at one side",
 }
-METRIC_LABELS = {"chrf": "chrF", "chrf++": "chrF++", "bleu": "BLEU", "ter": "TER"}
+METRIC_LABELS = {"chrf": "chrF", "chrf++": "chrF++", "bleu": "BLEU", "ter": "TER", "comet": "COMET",
+                 "cometkiwi": "CometKiwi", "labse": "LaBSE"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+# Neural metrics score in [0, 1] (or about it): shown to three decimals, sacrebleu's to one.
+_THREE_DECIMALS = frozenset({"comet", "cometkiwi", "labse"})
+
+
+def fmt_metric(value: float | None, metric: str) -> str:
+    """A score as the report shows it for its metric."""
+    return _fmt(value, 3 if metric in _THREE_DECIMALS else 1)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -117,6 +135,11 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
     """report.md. ``divergent``: the ``top`` most suspicious flagged rows when the caller kept them
     while streaming (``paragraphs`` is then not read)."""
     metrics = summary["metrics"]
+    neural = set((summary.get("neural") or {}).get("metrics", []))
+
+    def digits(m: str, sacrebleu: int = 1) -> int:
+        return 3 if m in neural else sacrebleu  # the neural metrics are on a 0-1 scale
+
     out = ["# evalkit report", ""]
     ref = summary["reference"]
     passed = summary.get("passed", True)
@@ -132,8 +155,9 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
         cells = []
         for m in metrics:
             c = row["cells"][m]
-            ci = f" [{c['ci'][0]:.1f}, {c['ci'][1]:.1f}]" if c["ci"] else ""
-            cells.append(_fmt(c["score"]) + ci)
+            d = digits(m)
+            ci = f" [{c['ci'][0]:.{d}f}, {c['ci'][1]:.{d}f}]" if c["ci"] else ""
+            cells.append(_fmt(c["score"], d) + ci)
         out.append(f"| {md_cell(row['name'])} | " + " | ".join(cells) + f" | {row['flagged']} / {row['paragraphs']} |")
     out.append("")
     for m, reason in summary.get("skipped", {}).items():
@@ -148,8 +172,31 @@ def render_markdown(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str
         out.append("| A | B | metric | test | A | B | Δ (B−A) | p |")
         out.append("|---|---|---|---|---|---|---|---|")
         for s in summary["significance"]:
+            d = digits(s["metric"], 2)
             out.append(f"| {md_cell(s['a'])} | {md_cell(s['b'])} | {METRIC_LABELS[s['metric']]} | {s['test']} | "
-                       f"{s['score_a']:.2f} | {s['score_b']:.2f} | {s['delta']:+.2f} | {s['p_value']:.4f} |")
+                       f"{s['score_a']:.{d}f} | {s['score_b']:.{d}f} | {s['delta']:+.{d}f} | {s['p_value']:.4f} |")
+        out.append("")
+    qe = summary.get("reference_qe")
+    if qe:
+        out.append("## Reference QE (the archive's English against its Chinese)")
+        out.append("")
+        out.append("| metric | score [95% CI] | paragraphs | split to fit |")
+        out.append("|---|---|---|---|")
+        for m, c in qe["corpus"].items():
+            ci = f" [{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" if c and c.get("ci") else ""
+            out.append(f"| {METRIC_LABELS.get(m, m)} | {_fmt(c['score'] if c else None, 3)}{ci} | "
+                       f"{c['n'] if c else 0} | {qe['split_segments'].get(m, 0)} |")
+        out.append("")
+        judged = qe.get("judge") or {}
+        used = judged.get("metric")
+        model = (judged.get("scores") or {}).get(used) if used else None
+        if model:
+            out.append(f"The judge compares each paragraph's {METRIC_LABELS.get(used, used)} with the corpus median "
+                       f"{model['median']:.3f} (robust scale {model['scale']:.3f}): {qe['low_qe']} paragraph(s) "
+                       f"flagged `low_qe`. Per paragraph: `{md_message(qe['file'])}`.")
+        else:
+            out.append(f"Too few paragraphs to learn the corpus's QE from: the judge did not use it. Per paragraph: "
+                       f"`{md_message(qe['file'])}`.")
         out.append("")
     if summary["gates"]:
         out.append("## Gates")
@@ -360,12 +407,14 @@ class HtmlDigest:
 
 
 def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, Any]], limit: int = 300,
-                digest: HtmlDigest | None = None) -> str:
+                digest: HtmlDigest | None = None, review: Any = None) -> str:
     """report.html: leaderboard, distributions, sortable/filterable table, side-by-side views.
 
     Shows the ``limit`` most suspicious paragraphs (flagged first); the page says when more
     exist and points to paragraphs.csv / paragraphs.jsonl for the full table. With ``digest``
     (gathered while streaming), ``paragraphs`` holds only the shown rows, already in order.
+    With ``review`` (``evalkit.report.review.build_review``), the page has a review mode for
+    the run's worklist items.
     """
     import jinja2
 
@@ -399,5 +448,5 @@ def render_html(summary: Mapping[str, Any], paragraphs: Sequence[Mapping[str, An
     return env.get_template("report.html.j2").render(
         summary=summary, board=leaderboard(summary), metrics=metrics, labels=METRIC_LABELS, systems=systems,
         rows=rows, total=digest.total, limit=limit, plots=plots, flag_help=FLAG_HELP, fault_help=FAULT_HELP, suspicion_help=SUSPICION_HELP,
-        flag_names=sorted(digest.flag_names), fmt=_fmt,
+        flag_names=sorted(digest.flag_names), fmt=_fmt, fmt_metric=fmt_metric, review=review,
     )

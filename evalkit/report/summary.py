@@ -203,9 +203,13 @@ def summary_of(result: RunResult, paragraphs: Sequence[Mapping[str, Any]]) -> di
 
 def build_summary(config: RunConfig, params: JudgeParams, scores: Any, tally: Tally, hyps_info: Mapping[str, HypsInfo],
                   timings: Mapping[str, float], extra_gates: Sequence[Gate] = (),
-                  baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+                  baseline: dict[str, Any] | None = None, neural: Mapping[str, Any] | None = None,
+                  qe_judge: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``summary.json`` from the run's counts. ``scores``: anything with the ``ScoreSet`` fields
-    ``metrics``, ``corpus``, ``significance``, ``skipped``, ``missing_hyps`` and ``unscored``."""
+    ``metrics``, ``corpus``, ``significance``, ``skipped``, ``missing_hyps`` and ``unscored``.
+    ``neural``: the ``neural`` section of scores.meta.json (the neural metrics' corpus scores,
+    paired tests and reference QE, computed by the score stage: ``merge_neural``); ``qe_judge``:
+    what the judge learnt from the reference QE (``CorpusModel.describe_qe``)."""
     s = scores
     corpus = {name: {m: (c.to_dict() if c else None) for m, c in per.items()} for name, per in s.corpus.items()}
     signatures: dict[str, str] = {}
@@ -213,6 +217,11 @@ def build_summary(config: RunConfig, params: JudgeParams, scores: Any, tally: Ta
         for m, c in per.items():
             if c is not None:
                 signatures.setdefault(m, c.signature)
+    metrics = list(s.metrics)
+    significance = list(s.significance)
+    skipped = dict(s.skipped)
+    if neural:
+        metrics, significance, skipped = merge_neural(neural, corpus, signatures, metrics, significance, skipped)
     systems: dict[str, Any] = {}
     for name, info in hyps_info.items():
         systems[name] = {
@@ -230,12 +239,12 @@ def build_summary(config: RunConfig, params: JudgeParams, scores: Any, tally: Ta
         "config": config_as_dict(config),
         "reference": {"paragraphs": tally.paragraphs, "scored": tally.scored,
                       "unscored": dict(Counter(s.unscored.values())), "documents": len(tally.documents)},
-        "metrics": list(s.metrics),
-        "higher_is_better": {m: HIGHER_IS_BETTER[m] for m in s.metrics},
-        "skipped": dict(s.skipped),
+        "metrics": metrics,
+        "higher_is_better": {m: HIGHER_IS_BETTER[m] for m in metrics},
+        "skipped": skipped,
         "signatures": signatures,
         "systems": systems,
-        "significance": list(s.significance),
+        "significance": significance,
         "flags": {
             "paragraphs_flagged": tally.flagged,
             "by_name": dict(sorted(tally.by_name.items())),
@@ -248,7 +257,99 @@ def build_summary(config: RunConfig, params: JudgeParams, scores: Any, tally: Ta
         "passed": all(g.passed for g in gates),
         "baseline": baseline,
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        **({"neural": neural_summary(neural),
+            "reference_qe": reference_qe_summary(neural, qe_judge, tally)} if neural else {}),
     }
+
+
+# --- the neural metrics (issue 12) --------------------------------------------------------------
+
+
+def merge_neural(neural: Mapping[str, Any], corpus: dict[str, dict[str, Any]], signatures: dict[str, str],
+                 metrics: list[str], significance: list[dict[str, Any]],
+                 skipped: dict[str, str]) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
+    """The neural metrics' figures (scores.meta.json's ``neural``) joined to the sacrebleu ones:
+    each system's corpus score with its CI and signature under ``corpus.<metric>``, the metric's
+    signature, its paired tests; returns the metrics, the significance tests and the skipped notes.
+    The numbers are the score stage's, as computed there (``metrics.neural.NeuralStage.finish``)."""
+    names = [m for m in neural.get("metrics", []) if m not in metrics]
+    for system, per in (neural.get("corpus") or {}).items():
+        target = corpus.setdefault(system, {})
+        for m in names:
+            target[m] = per.get(m)
+    for m in names:
+        signature = (neural.get("signatures") or {}).get(m)
+        if signature:
+            signatures[m] = signature
+    return ([*metrics, *names], [*significance, *(t for t in neural.get("significance", []) if t.get("metric") in names)],
+            {**skipped, **(neural.get("skipped") or {})})
+
+
+def neural_summary(neural: Mapping[str, Any]) -> dict[str, Any]:
+    """summary.json's ``neural``: which models scored, the segments split to fit, cache use, timings."""
+    return {"metrics": list(neural.get("metrics", [])), "models": dict(neural.get("models") or {}),
+            "split_segments": dict(neural.get("split_segments") or {}), "cache": dict(neural.get("cache") or {}),
+            "timings": dict(neural.get("timings") or {})}
+
+
+def reference_qe_summary(neural: Mapping[str, Any], qe_judge: Mapping[str, Any] | None,
+                         tally: Tally) -> dict[str, Any] | None:
+    """summary.json's ``reference_qe``: the archive English's own QE as a corpus (each QE metric's
+    mean over the scored paragraphs, with its CI and signature), what the judge learnt from it and
+    how many paragraphs it flagged ``low_qe``. None when the run has no reference QE."""
+    section = neural.get("reference_qe")
+    if not section:
+        return None
+    corpus = dict(section.get("corpus") or {})
+    n = next((c["n"] for c in corpus.values() if c), 0)
+    return {"file": section.get("file"), "metrics": list(section.get("metrics", [])),
+            "sentences": bool(section.get("sentences")), "paragraphs": n, "corpus": corpus,
+            "split_segments": dict(section.get("split_segments") or {}),
+            "judge": dict(qe_judge) if qe_judge else None, "low_qe": tally.by_name.get("low_qe", 0)}
+
+
+def neural_columns(meta: Mapping[str, Any], scores_path: Any, systems: Sequence[str], hashes: Any) -> dict[str, dict[str, Any]]:
+    """Each scored paragraph's neural scores from scores.jsonl, as the report's paragraph rows
+    show them: system -> metric -> float64 array (NaN: none), row ``k`` for the ``k``-th scored
+    paragraph (``hashes``: their ``id_hash`` in reference order). Empty without neural metrics.
+    One streaming pass; rows out of order are placed by id, as ``pipeline.load_scores`` does."""
+    import numpy as np
+
+    from evalkit.errors import InputError
+    from evalkit.jsonl import iter_jsonl
+    from evalkit.records import id_hash
+
+    metrics = list((meta.get("neural") or {}).get("metrics", []))
+    if not metrics:
+        return {}
+    n = len(hashes)
+    out = {s: {m: np.full(n, np.nan) for m in metrics} for s in systems}
+    position = dict.fromkeys(systems, 0)
+    index: dict[int, int] | None = None
+    for lineno, obj in iter_jsonl(scores_path):
+        system = obj.get("system")
+        if system not in out:
+            continue
+        try:
+            h = id_hash(obj["id"])
+            k = position[system]
+            if k < n and hashes[k] == h:
+                position[system] = k + 1
+            else:
+                if index is None:
+                    index = {int(v): i for i, v in enumerate(hashes)}
+                found = index.get(h)
+                if found is None:
+                    continue
+                k = found
+            row = obj["scores"]
+            for m in metrics:
+                value = row.get(m)
+                out[system][m][k] = np.nan if value is None else float(value)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise InputError(scores_path, f"expected fields 'id', 'system', 'scores' (with {', '.join(metrics)})",
+                             lineno) from None
+    return out
 
 
 class TopRows:
