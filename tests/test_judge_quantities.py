@@ -132,3 +132,18 @@ def test_a_datelines_month_is_implied_by_the_papers_date(en, conflict):
     assert bool(flags) is conflict
     if conflict:
         assert flags[0].evidence == "据新华社27日讯 (February 27, in the paper of 1957-03-01) ↔ 'March 27th'"
+
+
+@pytest.mark.parametrize("zh,en,evidence", [
+    ("一九五八年八月五日于莫斯科", "Moscow, August 5, 1968", "一九五八年八月五日 (1958) ↔ '1968' (1968)"),
+    ("会议有三十个国家参加", "Forty countries took part", "三十 (30) ↔ 'Forty countries' (40)"),
+])
+def test_one_quantity_left_on_each_side_is_a_changed_quantity(zh, en, evidence):
+    (finding,) = compare(zh, en)
+    assert finding.kind == "conflict" and finding.evidence() == evidence
+
+
+def test_a_leftover_english_number_beside_a_second_one_is_not_paired():
+    # Two English numbers left over: which one (if any) renders the Chinese count is unknowable.
+    (finding,) = compare("会议开了三天", "The 200 delegates met for 10 hours.")
+    assert finding.kind == "absence"

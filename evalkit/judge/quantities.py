@@ -140,6 +140,8 @@ class Quantity:
             return f"{_MONTH_NAMES[self.month - 1]} {self.day}" if self.month and self.day else self.text
         if self.kind == "fraction":
             return f"{self.low:.3g}"
+        if self.kind == "year" or (self.low == self.high and 1800 <= self.low <= 2100 and self.low.is_integer()):
+            return str(int(self.low))  # 1958, not 1,958
         lo, hi = _fmt(self.low), _fmt(self.high)
         text = lo if lo == hi else f"{lo}–{hi}"
         return f"{text}%" if self.kind == "percent" else text
@@ -672,7 +674,29 @@ def compare(zh: str, en: str) -> list[Finding]:
             rival = next((e for e in free if e.low == e.high and e.low >= 100 and _leading_digits(e.low)[0] == digits
                           and _leading_digits(e.low)[1] != exp and not _overlaps(q, e)), None)
         findings.append(Finding("conflict", q, rival) if rival is not None else Finding("absence", q, None))
-    return findings
+    return _leftover_conflict(findings, free, chinese)
+
+
+def _leftover_conflict(findings: list[Finding], free: list[Quantity], chinese: list[Quantity]) -> list[Finding]:
+    """One quantity of the Chinese left unrendered and one of the English left unaligned, of the
+    same kind and within a factor of five: the English changed it (1958 → 1968, 三十 → "forty").
+    Only when exactly one is left on each side, so that a count the English adds or drops with
+    another one beside it is not mistaken for a change; English numbers that restate the
+    Chinese dates (days, months, years) are not left over."""
+    absent = [k for k, f in enumerate(findings) if f.kind == "absence" and f.chinese.low == f.chinese.high
+              and f.chinese.kind in ("count", "year", "percent", "ordinal")]
+    dated = {v for q in chinese for v in (q.month, q.day) if v is not None}
+    dated |= {q.low for q in chinese if q.kind == "year"}
+    left = [e for e in free if e.low == e.high and e.low not in dated and e.kind != "total"]
+    if len(absent) != 1 or len(left) != 1:
+        return findings
+    q, e = findings[absent[0]].chinese, left[0]
+    yearish = 1800 <= e.low <= 2100
+    if (q.kind == "year") != yearish or not (q.low / 5 <= e.low <= q.low * 5) or q.low == e.low:
+        return findings
+    out = list(findings)
+    out[absent[0]] = Finding("conflict", q, e)
+    return out
 
 
 def dateline_month_conflict(dateline: str, published: str, en: str) -> str | None:
