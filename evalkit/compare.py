@@ -8,7 +8,7 @@ Memory (issue "Scale"): neither loads a ``paragraphs.jsonl`` into a dict. The ro
 into a temporary SQLite table keyed by paragraph id (``_Rows``: the fields compared and the
 hypotheses, in a file — in the run folder for the gate, in the temporary folder, ``TMPDIR``, for
 ``compare``), the current run's reference and hypotheses are read in lockstep
-(``pipeline.open_hyps``), and the common paragraphs are scored in blocks of ``_BLOCK``. Only
+(``run_inputs.open_hyps``), and the common paragraphs are scored in blocks of ``_BLOCK``. Only
 the paired test's per-paragraph statistics stay in memory, as int32 arrays
 (``metrics.scoring.stats_array``: 72 bytes per paragraph and run for chrF), plus the ids of
 paragraphs newly flagged or cleared that ``compare`` reports. The results are the same as
@@ -157,11 +157,11 @@ class _PairedStats:
 def regression_gates(config: RunConfig, layout: RunLayout, baseline_path: str,
                      lookups: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """One gate per system: fail only if the drop exceeds ``max_drop`` *and* a paired test finds it significant.
-    ``lookups``: the run's ``pipeline.open_hyps``, already opened."""
+    ``lookups``: the run's ``run_inputs.open_hyps``, already opened."""
     from evalkit.reference_set import iter_references
     from evalkit.metrics.scoring import HIGHER_IS_BETTER, scoring_pool
     from evalkit.metrics.scoring import paired_tests as run_paired
-    from evalkit.pipeline import open_hyps
+    from evalkit.run_inputs import open_hyps
     from evalkit.report import Gate
 
     gate = config.gates.regression

@@ -1,4 +1,6 @@
-"""The ``run``, ``score``, ``report``, ``ci`` and ``compare`` commands: stages wired over a run folder.
+"""The score and report stages, and ``run_pipeline`` (ingest/read, translate, score, report), over a run folder.
+
+The commands over them are ``evalkit.commands``; the streamed inputs are ``evalkit.run_inputs``.
 
 A run folder (``RunLayout``) holds, after ``evalkit run``::
 
@@ -63,11 +65,8 @@ The regression gate of ``evalkit ci --baseline`` and ``evalkit compare`` live in
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -77,23 +76,15 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.config import RunConfig, load_config
-from evalkit.reference_set import (
-    check_unique_ids,
-    iter_references,
-    prepare_references,
-)
+from evalkit.config import RunConfig
+from evalkit.reference_set import iter_references, prepare_references
 from evalkit.errors import ConfigError, InputError
 from evalkit.jsonl import atomic_writer, dumps, iter_jsonl
 from evalkit.layout import RunLayout
-from evalkit.records import HypothesisRecord, ReferenceRecord, id_hash, read_hypotheses
+from evalkit.records import HypothesisRecord, ReferenceRecord, id_hash
+from evalkit.run_inputs import ReferenceSurvey, RunInputs, kth_scored_id, open_run
 
 # --- loading ------------------------------------------------------------------------------------
-
-
-def _config_from_args(args: argparse.Namespace) -> RunConfig:
-    return load_config(args.config, reference=getattr(args, "reference", None),
-                       sources=getattr(args, "sources", None), out=getattr(args, "out", None))
 
 
 def _scores_meta_path(layout: RunLayout) -> Path:
@@ -130,140 +121,12 @@ _HTML_ROWS = 300
 _MD_ROWS = 10
 
 
-@dataclass
-class ReferenceSurvey:
-    """One pass over a reference set: its size, its unscorable paragraphs, and its ids' hashes
-    in order (8 bytes per paragraph each; the ids themselves are not kept)."""
-
-    path: Path
-    paragraphs: int
-    unscored: dict[str, str]  # id -> why it has no scores (1-0 and 0-1 beads: a minority)
-    scored_hashes: Any  # numpy uint64 array, one per scored paragraph, in reference order
-    id_hashes: Any  # numpy uint64 array, one per paragraph, in reference order
-
-
-def _kth_scored_id(path: Path, unscored: Mapping[str, str], k: int) -> str:
-    """The ``k``-th scored paragraph's id (re-reads the file: for error messages)."""
-    for r in iter_references(path):
-        if r.id not in unscored:
-            if k == 0:
-                return r.id
-            k -= 1
-    raise IndexError(k)
-
-
-def survey_references(path: Path) -> ReferenceSurvey:
-    """Check a reference set (valid records, unique ids, not empty) in one streaming pass."""
-    from array import array
-
-    from evalkit.metrics.scoring import scorable
-
-    hashes = array("Q")
-    scored = array("Q")
-    unscored: dict[str, str] = {}
-    for r in iter_references(path):
-        h = id_hash(r.id)
-        hashes.append(h)
-        reason = scorable(r.zh, r.en)
-        if reason:
-            unscored[r.id] = reason
-        else:
-            scored.append(h)
-    if not hashes:
-        raise InputError(path, "the reference set is empty; expected one JSON object per line")
-    check_unique_ids(hashes, path)
-    return ReferenceSurvey(path, len(hashes), unscored, np.frombuffer(scored, dtype=np.uint64).copy(),
-                           np.frombuffer(hashes, dtype=np.uint64).copy())
-
-
-class HypLookup:
-    """One system's hypotheses, looked up paragraph by paragraph in reference order.
-
-    Call ``begin()``, then ``get(id)`` once for *every* reference paragraph in order. When the
-    file follows the reference order (what the translate stage writes) the records are read
-    in lockstep and none is kept; otherwise they are loaded into a table, as before.
-    """
-
-    def __init__(self, path: Path, id_hashes: Any):
-        """``id_hashes``: every reference paragraph's ``id_hash``, in reference order."""
-        from evalkit.report.summary import HypsInfo
-
-        self.path = path
-        ref_hashes = iter(id_hashes)
-        ordered = True
-        first: str | None = None
-        cached = truncated = 0
-        for lineno, obj in iter_jsonl(path):
-            h = HypothesisRecord.from_dict(obj, path, lineno)
-            if first is None:
-                first = h.system
-            cached += h.cached
-            truncated += h.truncated
-            if ordered and id_hash(h.id) not in ref_hashes:  # consumes the reference up to it
-                ordered = False  # an id out of order, repeated, or not in the reference
-        self._by_id: dict[str, HypothesisRecord] | None = None
-        if not ordered:
-            self._by_id = {h.id: h for h in read_hypotheses(path)}
-            records = list(self._by_id.values())
-            first = records[0].system if records else None
-            cached = sum(1 for h in records if h.cached)
-            truncated = sum(1 for h in records if h.truncated)
-        self.info = HypsInfo(first, cached, truncated)
-        self._records: Iterator[HypothesisRecord] = iter(())
-        self._next: HypothesisRecord | None = None
-
-    def begin(self) -> None:
-        if self._by_id is None:
-            self._records = (HypothesisRecord.from_dict(obj, self.path, lineno) for lineno, obj in iter_jsonl(self.path))
-            self._next = next(self._records, None)
-
-    def get(self, paragraph_id: str) -> HypothesisRecord | None:
-        if self._by_id is not None:
-            return self._by_id.get(paragraph_id)
-        if self._next is not None and self._next.id == paragraph_id:
-            found = self._next
-            self._next = next(self._records, None)
-            return found
-        return None
-
-
-@dataclass
-class RunInputs:
-    """What the score stage, the report stage and the ci gate read from a run folder, opened once:
-    the reference survey (a pass over reference.jsonl) and each system's hypothesis lookup (a pass
-    over its hyps file, checked against the survey's id hashes)."""
-
-    survey: ReferenceSurvey
-    hyps: dict[str, HypLookup]
-
-
-def open_run(config: RunConfig, layout: RunLayout) -> RunInputs:
-    survey = survey_references(layout.reference)
-    return RunInputs(survey, open_hyps(config, layout, survey.id_hashes))
-
-
-def open_hyps(config: RunConfig, layout: RunLayout, id_hashes: Any = None) -> dict[str, HypLookup]:
-    """Every configured system's hypotheses in the run folder, for lookups in reference order;
-    ``id_hashes`` (``ReferenceSurvey.id_hashes``) saves a pass over the reference."""
-    if id_hashes is None:
-        id_hashes = np.fromiter((id_hash(r.id) for r in iter_references(layout.reference)), dtype=np.uint64)
-    lookups = {}
-    for system in config.systems:
-        path = layout.hyps(system.name)
-        if not path.exists():
-            raise InputError(path, f"no hypotheses for system {system.name!r}; run `evalkit translate` or `evalkit run` first")
-        lookups[system.name] = HypLookup(path, id_hashes)
-    return lookups
-
-
-# --- stages -------------------------------------------------------------------------------------
-
-
 def score_stage(config: RunConfig, layout: RunLayout, inputs: RunInputs | None = None) -> None:
     """Paragraph scores and statistics → scores.jsonl (+ scores.meta.json), streamed task by task
     from the run folder's reference.jsonl and hyps/ through ``evalkit.shard`` (a local pool, or
     Ray for a large corpus with ``engine: ray``). ``inputs``: the folder's, already opened."""
-    from evalkit.shard import ScoreRow, chunked, open_shards, score_rows
+    from evalkit.iterables import chunked
+    from evalkit.shard import ScoreRow, open_shards, score_rows
 
     started = time.perf_counter()
     metric_names = [m for m in ("chrf", "chrf++", "bleu", "ter") if m in _metric_names(config)]
@@ -422,7 +285,7 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
     for s in systems:
         absent = np.flatnonzero(~filled[s])
         if len(absent):
-            first = _kth_scored_id(layout.reference, unscored, int(absent[0]))
+            first = kth_scored_id(layout.reference, unscored, int(absent[0]))
             raise InputError(layout.scores, f"system {s!r} has no scores for {len(absent)} paragraph(s) "
                                             f"(first: {first}); the reference changed since scoring — run `evalkit score` again")
         for m in metrics:
@@ -463,7 +326,8 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
         html_order,
         paragraph_row,
     )
-    from evalkit.shard import chunked, open_shards
+    from evalkit.iterables import chunked
+    from evalkit.shard import open_shards
 
     inputs = inputs or open_run(config, layout)
     survey, lookups = inputs.survey, inputs.hyps
@@ -618,89 +482,4 @@ def run_pipeline(config: RunConfig, *, refresh: bool = False, extra_gates_fn: An
     return report_stage(config, layout, extra_gates=extra[0], baseline=extra[1], timings=timings, inputs=inputs)
 
 
-def _print_outcome(summary: Mapping[str, Any], layout: RunLayout, out: Any = None) -> None:
-    from evalkit.report.render import METRIC_LABELS, fmt_metric, leaderboard
-
-    out = out or sys.stdout
-    metrics = summary["metrics"]
-    print(f"reports in {layout.root}/: summary.json report.md report.html paragraphs.jsonl paragraphs.csv junit.xml", file=out)
-    for row in leaderboard(summary):
-        cells = []
-        for m in metrics:
-            c = row["cells"][m]
-            if c["score"] is not None:
-                ci = f" [{fmt_metric(c['ci'][0], m)}, {fmt_metric(c['ci'][1], m)}]" if c["ci"] else ""
-                cells.append(f"{METRIC_LABELS[m]} {fmt_metric(c['score'], m)}{ci}")
-        print(f"  {row['name']:<16} " + "  ".join(cells) + f"  flagged {row['flagged']}/{row['paragraphs']}", file=out)
-    for m, reason in summary.get("skipped", {}).items():
-        print(f"  note: {METRIC_LABELS.get(m, m)} {reason}", file=out)
-    flags = summary["flags"]
-    print(f"  {flags['paragraphs_flagged']} paragraphs flagged, {flags['suspicious']} with suspicion ≥ "
-          f"{flags['suspicion_threshold']}", file=out)
-    for g in summary["gates"]:
-        value = f"{g['value']:.4g}" if isinstance(g["value"], float) else g["value"]
-        print(f"  gate {g['name']}: {'pass' if g['passed'] else 'FAIL'} (value {value}, limit {g['limit']})", file=out)
-
-
-# --- commands -----------------------------------------------------------------------------------
-
-
-def run_command(args: argparse.Namespace) -> int:
-    config = _config_from_args(args)
-    summary, _ = run_pipeline(config, refresh=getattr(args, "refresh", False))
-    _print_outcome(summary, RunLayout.at(config.out))
-    return 0
-
-
-def _existing_run(args: argparse.Namespace) -> tuple[RunConfig, RunLayout]:
-    """The config and the run folder a single-stage command works on; the folder must hold a run."""
-    config = _config_from_args(args)
-    layout = RunLayout.at(config.out)
-    if not layout.reference.exists():
-        raise InputError(layout.reference, "no reference set in this run folder; run `evalkit run` first")
-    return config, layout
-
-
-def score_command(args: argparse.Namespace) -> int:
-    config, layout = _existing_run(args)
-    score_stage(config, layout)
-    print(f"scores in {layout.scores}")
-    return 0
-
-
-def report_command(args: argparse.Namespace) -> int:
-    config, layout = _existing_run(args)
-    summary, _ = report_stage(config, layout)
-    _print_outcome(summary, layout)
-    return 0
-
-
-# --- ci -----------------------------------------------------------------------------------------
-
-
-def ci_command(args: argparse.Namespace) -> int:
-    """Run, check the gates (and the baseline); exit 0 pass, 1 a gate failed. Bad input raises (exit 2)."""
-    config = _config_from_args(args)
-    baseline = getattr(args, "baseline", None)
-    if baseline:
-        from evalkit.compare import _baseline_folder, regression_gates
-
-        _baseline_folder(baseline)  # bad baseline: fail before the expensive part
-    summary, _ = run_pipeline(config, refresh=getattr(args, "refresh", False),
-                              extra_gates_fn=(lambda layout, hyps: regression_gates(config, layout, baseline, hyps))
-                              if baseline else None)
-    layout = RunLayout.at(config.out)
-    _print_outcome(summary, layout)
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(layout.report_md.read_text(encoding="utf-8") + "\n")
-    if summary["passed"]:
-        print("evalkit ci: all gates passed")
-        return 0
-    failed = [g["name"] for g in summary["gates"] if not g["passed"]]
-    print(f"evalkit ci: FAILED gate(s): {', '.join(failed)}", file=sys.stderr)
-    return 1
-
-
-__all__ = ["ci_command", "report_command", "report_stage", "run_command", "run_pipeline", "score_command", "score_stage"]
+__all__ = ["report_stage", "run_pipeline", "score_stage"]

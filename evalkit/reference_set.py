@@ -67,7 +67,7 @@ def _copy_references(source: Path, target: Path) -> int:
 
 
 def iter_references(path: Path) -> Iterator[ReferenceRecord]:
-    """The reference set's records, one at a time (``pipeline.survey_references`` checked the file)."""
+    """The reference set's records, one at a time (``run_inputs.survey_references`` checked the file)."""
     for lineno, obj in iter_jsonl(path):
         yield ReferenceRecord.from_dict(obj, path, lineno)
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from evalkit.iterables import chunked  # noqa: F401  (the stages import it from here too)
 
 if TYPE_CHECKING:
     from evalkit.config import RunConfig

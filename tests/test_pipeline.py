@@ -233,10 +233,10 @@ def test_scores_meta_and_summary_say_where_the_per_paragraph_work_ran(default_ru
 def test_run_surveys_the_reference_and_opens_each_hyps_file_once_for_all_stages(tmp_path, monkeypatch):
     # score, the ci regression gate and report share one survey and one lookup per system
     # (each a full pass over a file that may hold millions of paragraphs).
-    import evalkit.pipeline as pipeline
+    import evalkit.run_inputs as run_inputs
 
     calls = {"survey": 0, "hyps": 0}
-    survey, open_hyps = pipeline.survey_references, pipeline.open_hyps
+    survey, open_hyps = run_inputs.survey_references, run_inputs.open_hyps
 
     def counted_survey(*args, **kwargs):
         calls["survey"] += 1
@@ -246,8 +246,8 @@ def test_run_surveys_the_reference_and_opens_each_hyps_file_once_for_all_stages(
         calls["hyps"] += 1
         return open_hyps(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "survey_references", counted_survey)
-    monkeypatch.setattr(pipeline, "open_hyps", counted_hyps)
+    monkeypatch.setattr(run_inputs, "survey_references", counted_survey)
+    monkeypatch.setattr(run_inputs, "open_hyps", counted_hyps)
     config = _config(tmp_path, scoring={"metrics": ["chrf"], "bootstrap": 20})
     assert main(["run", "--config", str(config)]) == 0
     baseline = tmp_path / "baseline"

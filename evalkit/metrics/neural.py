@@ -1224,7 +1224,7 @@ class NeuralStage:
     def prefill(self, reference: Path, unscored: Mapping[str, str], lookups: Mapping[str, Any]) -> None:
         """Score every (system, paragraph) pair and, for the QE metrics, every reference pair, model
         by model, into the cache; then write reference_qe.jsonl. ``lookups``: system ->
-        ``pipeline.HypLookup`` (each walked in reference order)."""
+        ``run_inputs.HypLookup`` (each walked in reference order)."""
         from evalkit.reference_set import iter_references
 
         for metric, scorer in self.scorers.items():
