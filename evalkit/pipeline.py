@@ -212,6 +212,7 @@ class ScoreArrays:
     missing_hyps: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     sharding: dict[str, Any] = field(default_factory=dict)  # where the score stage ran (``evalkit.shard``)
+    neural: dict[str, Any] = field(default_factory=dict)  # scores.meta.json's ``neural`` (none: {})
 
     def paragraph(self, system: str, k: int | None) -> dict[str, float | None] | None:
         """The ``k``-th scored paragraph's scores for ``system`` (None: not scored)."""
@@ -249,7 +250,10 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
         hashes = np.array([id_hash(r.id) for r in iter_references(layout.reference) if r.id not in unscored],
                           dtype=np.uint64)
     n = len(hashes)
-    scores = {s: {m: np.full(n, np.nan) for m in metrics} for s in systems}
+    # Neural metrics (scores.meta.json's ``neural``) have per-paragraph scores but no statistics.
+    neural = dict(meta.get("neural") or {})
+    neural_metrics = [m for m in neural.get("metrics", []) if m not in metrics]
+    scores = {s: {m: np.full(n, np.nan) for m in (*metrics, *neural_metrics)} for s in systems}
     stats: dict[str, dict[str, Any]] = {s: {} for s in systems}
     filled = {s: np.zeros(n, dtype=bool) for s in systems}
     position = dict.fromkeys(systems, 0)
@@ -278,6 +282,9 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
                 stats[system][m][k] = values
                 score = row_scores.get(m)
                 scores[system][m][k] = np.nan if score is None else score
+            for m in neural_metrics:
+                score = row_scores.get(m)
+                scores[system][m][k] = np.nan if score is None else float(score)
             filled[system][k] = True
         except (KeyError, TypeError, AttributeError, ValueError):
             raise InputError(layout.scores, "expected fields 'id', 'system', 'scores', 'stats' (with every scored "
@@ -293,7 +300,7 @@ def load_scores(layout: RunLayout, survey: ReferenceSurvey, systems: Sequence[st
     corpus, significance, skipped, timings = aggregate_arrays(stats, metrics, n_bootstrap=n_bootstrap, seed=seed)
     return ScoreArrays(metrics, unscored, scores, stats, corpus, significance,
                        {**meta.get("skipped", {}), **skipped}, dict(meta.get("missing_hyps", {})),
-                       {**meta.get("timings", {}), **timings}, dict(meta.get("sharding", {})))
+                       {**meta.get("timings", {}), **timings}, dict(meta.get("sharding", {})), neural)
 
 
 def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[Any] = (),
@@ -342,15 +349,10 @@ def report_stage(config: RunConfig, layout: RunLayout, *, extra_gates: Sequence[
     # metrics and each paragraph row; reference_qe.jsonl, when this run's score stage wrote it, is
     # read in lockstep with the reference and given to the judge as evidence (judge.qe).
     from evalkit.judge.qe import RunQE
-    from evalkit.report.summary import neural_columns
 
-    neural_meta = json.loads(_scores_meta_path(layout).read_text(encoding="utf-8")).get("neural")
+    neural_meta = scores.neural or None  # load_scores read the neural columns with the rest
     row_metrics = list(scores.metrics)
     if neural_meta:
-        hashes = survey.scored_hashes if set(survey.unscored) == set(scores.unscored) else np.array(
-            [id_hash(r.id) for r in iter_references(layout.reference) if r.id not in scores.unscored], dtype=np.uint64)
-        for s, columns in neural_columns({"neural": neural_meta}, layout.scores, systems, hashes).items():
-            scores.scores[s].update(columns)
         row_metrics += [m for m in neural_meta.get("metrics", []) if m not in row_metrics]
     run_qe = RunQE.open(layout.root, neural_meta)
     # --- end of neural metrics and reference QE

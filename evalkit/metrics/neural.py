@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
+from evalkit.iterables import chunked
 
 if TYPE_CHECKING:
     from evalkit.config import NeuralConfig, NeuralMetricOptions, RunConfig
@@ -1029,17 +1030,6 @@ def make_scorer(metric: str, neural: NeuralConfig | None = None, *, progress: bo
 # --- cache-backed scoring -----------------------------------------------------------------------
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def cached_scores(scorer: Scorer, cache: ScoreCache, items: Sequence[tuple[str, ...]],
                   counts: dict[str, int] | None = None) -> list[NeuralScore]:
     """Each item's score: from the cache, else computed (model loaded on first need) and stored."""
@@ -1238,11 +1228,11 @@ class NeuralStage:
                         if r.id not in unscored:
                             yield scorer.inputs(r.zh, hyp.hyp if hyp else "", r.en)
 
-            for window in _chunks(system_items(), WINDOW):
+            for window in chunked(system_items(), WINDOW):
                 cached_scores(scorer, self.cache, window, self.counts[metric])
             if metric in self.qe_metrics:
                 pairs_iter = ((r.zh, r.en) for r in iter_references(reference) if r.id not in unscored)
-                for window in _chunks(pairs_iter, WINDOW):
+                for window in chunked(pairs_iter, WINDOW):
                     _reference_records([scorer], self.cache, window, None, self.sentences, self.qe_counts)
             scorer.unload()
             self.timings[f"{metric}_s"] = round(time.perf_counter() - started, 3)
@@ -1262,7 +1252,7 @@ class NeuralStage:
         scored = ((r.id, r.zh, r.en) for r in iter_references(reference) if r.id not in unscored)
         with atomic_writer(reference_qe_path(self.root)) as out:
             scorers = [self.scorers[m] for m in self.qe_metrics]
-            for window in _chunks(scored, WINDOW):
+            for window in chunked(scored, WINDOW):
                 pairs = [(zh, en) for _, zh, en in window]
                 ids = [pid for pid, _, _ in window]
                 for record in _reference_records(scorers, self.cache, pairs, ids, self.sentences):  # from the cache

@@ -20,8 +20,6 @@ from typing import Any
 
 from evalkit.errors import ConfigError
 
-BUSY_TIMEOUT_MS = 60_000
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS neural_scores (
     fingerprint TEXT NOT NULL,
@@ -55,30 +53,14 @@ class ScoreCache:
     """One connection to the cache file; use from one thread."""
 
     def __init__(self, path: str | Path):
+        from evalkit.systems.cache import open_cache_db
+
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_up()
+            self._db = open_cache_db(self.path, _SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise ConfigError(f"neural score cache {self.path}: cannot open ({exc}); set scoring.neural.cache, "
                               "'cache' or EVALKIT_CACHE to a writable file") from None
-
-    def _set_up(self) -> None:
-        # As TranslationCache._set_up: a brand-new file being set up by another process answers
-        # "locked" at once; retry until the busy timeout.
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.execute(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
     def get_many(self, fingerprint: str, keys: Iterable[str]) -> dict[str, Any]:
         """Cached values by key (``texts_key``), for the keys that have one."""

@@ -308,50 +308,6 @@ def reference_qe_summary(neural: Mapping[str, Any], qe_judge: Mapping[str, Any] 
             "judge": dict(qe_judge) if qe_judge else None, "low_qe": tally.by_name.get("low_qe", 0)}
 
 
-def neural_columns(meta: Mapping[str, Any], scores_path: Any, systems: Sequence[str], hashes: Any) -> dict[str, dict[str, Any]]:
-    """Each scored paragraph's neural scores from scores.jsonl, as the report's paragraph rows
-    show them: system -> metric -> float64 array (NaN: none), row ``k`` for the ``k``-th scored
-    paragraph (``hashes``: their ``id_hash`` in reference order). Empty without neural metrics.
-    One streaming pass; rows out of order are placed by id, as ``pipeline.load_scores`` does."""
-    import numpy as np
-
-    from evalkit.errors import InputError
-    from evalkit.jsonl import iter_jsonl
-    from evalkit.records import id_hash
-
-    metrics = list((meta.get("neural") or {}).get("metrics", []))
-    if not metrics:
-        return {}
-    n = len(hashes)
-    out = {s: {m: np.full(n, np.nan) for m in metrics} for s in systems}
-    position = dict.fromkeys(systems, 0)
-    index: dict[int, int] | None = None
-    for lineno, obj in iter_jsonl(scores_path):
-        system = obj.get("system")
-        if system not in out:
-            continue
-        try:
-            h = id_hash(obj["id"])
-            k = position[system]
-            if k < n and hashes[k] == h:
-                position[system] = k + 1
-            else:
-                if index is None:
-                    index = {int(v): i for i, v in enumerate(hashes)}
-                found = index.get(h)
-                if found is None:
-                    continue
-                k = found
-            row = obj["scores"]
-            for m in metrics:
-                value = row.get(m)
-                out[system][m][k] = np.nan if value is None else float(value)
-        except (KeyError, TypeError, AttributeError, ValueError):
-            raise InputError(scores_path, f"expected fields 'id', 'system', 'scores' (with {', '.join(metrics)})",
-                             lineno) from None
-    return out
-
-
 class TopRows:
     """The ``n`` smallest rows by ``key`` (ties: first seen), kept with a bounded heap while rows
     stream past: the reports show these and point to the CSV/JSONL for the rest."""

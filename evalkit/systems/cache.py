@@ -43,38 +43,43 @@ def cache_path(configured: str | None = None) -> Path:
     return Path(configured or os.environ.get("EVALKIT_CACHE") or DEFAULT_CACHE)
 
 
+def open_cache_db(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to a cache file with WAL journaling, a busy timeout and ``schema`` created;
+    shared by the translation cache and the neural score cache (``metrics.neural_cache``).
+    Raises ``sqlite3.Error`` / ``OSError`` for the caller to name its cache.
+
+    The set-up is retried while another process is setting up the same new file: SQLite answers
+    "database is locked" at once, without waiting out the busy timeout, when a connection's view of
+    a brand-new file went stale while another created the schema or switched the journal mode;
+    seen about once in 2,000 concurrent first opens.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(schema)
+            return db
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.01)
+
+
 class TranslationCache:
     """One connection to the cache file. Use from one thread (the runner's); open one per process."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_up()
+            self._db = open_cache_db(self.path, _SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise ConfigError(f"translation cache {self.path}: cannot open ({exc}); set 'cache' in the config "
                               "or EVALKIT_CACHE to a writable file") from None
-
-    def _set_up(self) -> None:
-        """WAL journaling and the table, retried while another process is setting up the same new file.
-
-        SQLite answers "database is locked" at once, without waiting out the busy timeout, when a
-        connection's view of a brand-new file went stale while another created the schema or
-        switched the journal mode; seen about once in 2,000 concurrent first opens.
-        """
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.execute(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
     def get_many(self, fingerprint: str, sources: Iterable[str]) -> dict[str, Translation]:
         """Cached translations by source text, for the sources that have one."""
