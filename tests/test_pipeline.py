@@ -114,12 +114,8 @@ def _damaged_seed(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return path, {"date": "August 11", "drop": "our people were not the first to hold such demonstrations", "zh": "我还同意你的这种说法"}
 
 
-@pytest.mark.parametrize("with_file_system", [False, True], ids=["gloss", "gloss+file"])
-def test_damaged_paragraphs_rank_among_the_top_five_by_suspicion(tmp_path, with_file_system):
-    # A dropped sentence shows only as length and coverage evidence, which the suspicion model,
-    # fitted on real archive files, weighs lightly (faithful translators compress too): it still
-    # ranks among the first few, carrying its omission flag, below the categorical defects.
-    source, markers = _damaged_seed(tmp_path)
+def _run_damaged(tmp_path: Path, source: Path, with_file_system: bool) -> list[dict]:
+    """``evalkit run`` on an archive file (gloss, and the seed's external hyps if asked): its paragraph rows."""
     systems = [{"name": "gloss", "backend": "gloss"}]
     if with_file_system:
         # allow_missing: the seed's hyps join the headline and the salutation in one line.
@@ -131,7 +127,16 @@ def test_damaged_paragraphs_rank_among_the_top_five_by_suspicion(tmp_path, with_
     config_data.pop("reference")
     config.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
     assert main(["run", "--config", str(config)]) == 0
-    rows = [json.loads(line) for line in (tmp_path / "run" / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in (tmp_path / "run" / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("with_file_system", [False, True], ids=["gloss", "gloss+file"])
+def test_damaged_paragraphs_rank_among_the_top_five_by_suspicion(tmp_path, with_file_system):
+    # A dropped sentence shows only as length and coverage evidence, which the suspicion model,
+    # fitted on real archive files, weighs lightly (faithful translators compress too): it still
+    # ranks among the first few, carrying its omission flag, below the categorical defects.
+    source, markers = _damaged_seed(tmp_path)
+    rows = _run_damaged(tmp_path, source, with_file_system)
     top = sorted(rows, key=lambda r: -r["suspicion"])[:5]
     found = {}
     for row in top:
@@ -172,17 +177,7 @@ def test_four_damaged_paragraphs_rank_first_and_the_closing_lines_stay_below_one
     source = tmp_path / "damaged" / SEED.name
     source.parent.mkdir()
     source.write_text(english + sep + chinese, encoding="utf-8")
-    systems = [{"name": "gloss", "backend": "gloss"}]
-    if with_file_system:
-        systems.append({"name": "external", "backend": "file", "path": str(SEED_HYPS), "key": "zh",
-                        "allow_missing": True})
-    config = _config(tmp_path, systems=systems, sources=[str(source)], scoring={"metrics": ["chrf"], "bootstrap": 20},
-                     gates={"min_chrf": {}})
-    config_data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    config_data.pop("reference")
-    config.write_text(yaml.safe_dump(config_data, allow_unicode=True), encoding="utf-8")
-    assert main(["run", "--config", str(config)]) == 0
-    rows = [json.loads(line) for line in (tmp_path / "run" / "paragraphs.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = _run_damaged(tmp_path, source, with_file_system)
     damaged = {key: next(r["id"] for r in rows if new in r["en"]) for key, (_old, new) in FOUR_DAMAGES.items()}
     top = [r["id"] for r in sorted(rows, key=lambda r: -r["suspicion"])[:4]]
     assert set(top) == set(damaged.values()), [(r["id"], r["suspicion"]) for r in sorted(rows, key=lambda r: -r["suspicion"])[:6]]
