@@ -21,7 +21,7 @@ def id_hash(identifier: str) -> int:
     return int.from_bytes(hashlib.blake2b(identifier.encode("utf-8"), digest_size=8).digest(), "little")
 
 # Alignment shapes: "<number of English paragraphs>-<number of Chinese paragraphs>"; the aligner
-# uses the wider 3-1 / 1-3 only for verse and lists.
+# uses the wider 3-1 / 1-3 only for verse and lists, and N-1 (N ≥ 4) for one OCR-glued Chinese line.
 BEADS = ("1-1", "2-1", "1-2", "1-0", "0-1", "3-1", "1-3")
 
 # What part of the article a reference record holds.

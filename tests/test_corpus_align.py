@@ -228,3 +228,78 @@ def test_a_thousand_paragraph_document_aligns_with_a_banded_programme():
     # ~0.5 s alone on 2 cores (bench/bench_ingest.py measures it). The bound only catches a lost
     # band (a full DP over 1,000 × 1,000 cells takes far longer), not a few percent of speed.
     assert elapsed < 5, elapsed
+
+
+# ----------------------------------------------------------------------------- lists and cut-off translations
+
+LABELLED = Path(__file__).resolve().parent.parent / "reference" / "labelled" / "articles"
+APPOINTMENTS = LABELLED / "1951.10__1951-10-01_中央人民政府委员会第十二次会议通过各项任免名单.md"
+TELEGRAMS = LABELLED / "1951.10__1951-10-01_各国政府电贺我国国庆.md"
+
+
+@pytest.fixture(scope="module")
+def appointments():
+    return _records(APPOINTMENTS)
+
+
+@pytest.mark.parametrize("name, chinese", [
+    ("Lei Renmin", "雷任民"), ("Zhang Weizhen", "张维桢"), ("Fei Xiaotong", "费孝通"),
+    ("Peng Zhen", "彭真"), ("Liang Sicheng", "梁思成"), ("Zhou Jingzhai", "周静斋"),
+])
+def test_a_list_of_appointments_pairs_each_entry_with_the_characters_of_its_name(appointments, name, chinese):
+    # 1951-10-01: 526 Chinese lines (entries wrapped onto continuation lines), 365 English ones (one
+    # per entry, padded with runs of spaces), the English stopping in section 17 of 19. Lengths alone
+    # lost the thread after a dozen entries; the pinyin of each name anchors it to its entry.
+    (record,) = [r for r in appointments if name in r.en]
+    assert record.zh.startswith(chinese)
+
+
+def test_a_list_cut_off_leaves_the_untranslated_sections_as_one_tail(appointments):
+    last = max(k for k, r in enumerate(appointments) if r.en)
+    assert "Zhou Jingzhai" in appointments[last].en
+    tail = appointments[last + 1:]
+    assert len(tail) > 50 and all(r.bead == "0-1" for r in tail)
+    assert any("十九、青海省人民政府委员补充名单" in r.zh for r in tail)
+
+
+def test_list_sections_pair_by_their_letters_and_numerals(appointments):
+    (section_a,) = [r for r in appointments if r.en.startswith("A. Name lists")]
+    assert section_a.zh.startswith("甲、")
+    (section_17,) = [r for r in appointments if r.en.startswith("XVII.")]
+    assert section_17.zh.startswith("十七、")
+
+
+def test_an_english_cut_off_mid_sentence_pairs_where_it_stops_not_where_the_lengths_fit():
+    # Two of 21 telegrams translated, the second broken off after seven words: that fragment is
+    # the start of the second telegram's text, and everything after it has no English.
+    records = [r for r in _records(TELEGRAMS) if r.kind == "body"]
+    last = max(k for k, r in enumerate(records) if r.en)
+    assert records[last].en == "On the occasion of the second anniversary of"
+    assert records[last].zh.startswith("值此中华人民共和国成立二周年之际，请接受我衷心的祝贺")
+    assert records[last - 1].zh.startswith("【新华社三十日讯】保加利亚人民共和国外交部长奈捷夫")
+    assert len(records) - last - 1 > 80
+
+
+@pytest.mark.parametrize("line, cut", [
+    ("On the occasion of the second anniversary of", True),
+    ("He said that the people of the two countries,", True),
+    ("August 5, 1958, in Moscow", False),      # a date and place line closes a letter
+    ("Chairman of the Presidium of the National Assembly", False),
+    ("The meeting ended at noon.", False),
+    ("Sincerely yours", False),                # too short to tell
+])
+def test_an_english_line_is_cut_off_when_it_stops_on_a_lower_case_word_or_a_comma(line, cut):
+    from evalkit.corpus.align import is_cut_off
+
+    assert is_cut_off(line) is cut
+
+
+def test_name_anchors_join_a_pinyin_name_to_the_characters_that_read_it():
+    from evalkit.corpus.anchors import name_anchors
+
+    en, zh = name_anchors(["Lei Renmin         Formerly Director of the General Office.",
+                           "Gustav Adolf and Zhang Linchi arrived."],
+                          ["雷任民              曾任内务部办公厅主任。", "张林池到达。", "古斯塔夫到达。"])
+    assert en[0] == zh[0] and len(en[0]) == 1
+    assert en[1] == zh[1] and len(en[1]) == 1  # Gustav Adolf is not pinyin: only Zhang Linchi counts
+    assert zh[2] == frozenset()

@@ -468,3 +468,59 @@ def test_chunked_passes_equal_the_one_process_judge(size):
     assert judge_chunk((inner, 6, items[6:9])) == expected[6:9]
     with pytest.raises(IndexError):
         model.shard(4, 20).shard(2, 9)
+
+
+@pytest.mark.parametrize("en,missing", [
+    ("Xinhua News Agency, Moscow, September 30th: Rallies were held across the Soviet Union.", True),
+    ("Xinhua News Agency, 1st: According to TASS, Moscow, September 30th, rallies were held.", False),
+])
+def test_a_source_cited_inside_a_dispatch_must_be_named_too(en, missing):
+    # 1951-10-03: the English made a TASS report Xinhua's own Moscow dispatch.
+    from evalkit.judge.core import dateline_flags
+
+    ref = ReferenceRecord(id="doc#0001", doc_id="doc", index=1, zh="【新华社一日讯】据塔斯社莫斯科九月三十日讯：苏联各地举行集会。",
+                          en=en, bead="1-1", align_cost=0.1)
+    flags = dateline_flags(ref)
+    assert bool(flags) is missing
+    if missing:
+        assert flags[0].evidence == "据塔斯社莫斯科九月三十日讯 → the English names Xinhua but not the source it cites"
+
+
+def test_our_dispatch_renders_the_papers_own_source_line():
+    from evalkit.judge.core import dateline_flags
+
+    ref = ReferenceRecord(id="doc#0001", doc_id="doc", index=1, zh="本报讯　敦煌县今年粮棉产量将增加。",
+                          en="(Our dispatch) This year the grain and cotton output of Dunhuang will rise.",
+                          bead="1-1", align_cost=0.1)
+    assert dateline_flags(ref) == []
+
+
+@pytest.mark.parametrize("named, flagged", [(True, False), (False, True)])
+def test_a_credit_line_the_english_moved_elsewhere_is_not_untranslated(named, flagged):
+    # 1956-03-03: the closing （据新华社讯） is "Xinhua News Agency report:" above the English text.
+    from evalkit.judge.core import _DATELINES, untranslated_flags
+
+    xinhua = 1 << next(k for k, (agency, _p) in enumerate(_DATELINES) if agency == "新华社")
+    ref = ReferenceRecord(id="doc#0003", doc_id="doc", index=3, zh="    （据新华社讯）", en="", bead="0-1", align_cost=7.0)
+    assert bool(untranslated_flags(ref, JudgeParams(), xinhua if named else 0)) is flagged
+
+
+def test_a_possessive_does_not_hide_a_misspelt_name():
+    from evalkit.judge.names import check_names
+
+    (check,) = check_names("Liu Guanjie's family was poor.", "刘贯九的家很穷。")
+    assert (check.name, check.matched, check.run) == ("Liu Guanjie", 2, "刘贯九")
+
+
+@pytest.mark.parametrize("en, last_english, cut", [
+    ("Not", False, True),                                # a function word: the translation broke off
+    ("On the occasion of", False, True),
+    ("Dear Comrade Bekir Balluku,", False, False),       # a salutation the aligner left unpaired
+    ("Geological hammers shatter mountains,", False, False),  # a verse line
+    ("Geological hammers shatter mountains,", True, True),    # … unless the English ends there
+])
+def test_an_english_fragment_with_no_chinese_is_cut_short_when_it_breaks_off(en, last_english, cut):
+    from evalkit.judge.core import cut_short_flags
+
+    ref = ReferenceRecord(id="doc#0004", doc_id="doc", index=4, zh="", en=en, bead="1-0", align_cost=7.0)
+    assert bool(cut_short_flags(ref, last_english)) is cut

@@ -117,7 +117,7 @@ def _corpus_run():
 def test_without_qe_the_judgements_are_those_of_the_judge_before_reference_qe():
     """tests/data/judge_no_qe_golden.json: every judgement of tests/data/corpus (gloss + file) by
     the judge without reference QE (first taken before QE existed, at commit 2c37682; regenerated
-    when the judge itself changes — last for the leftover-quantity rule), with its suspicion features. The
+    when the judge itself changes — last for the aligner's whitespace-collapsed lengths), with its suspicion features. The
     flags, their evidence and strengths, the fault, the signals and the features are the same to
     the byte; ``low_qe`` is 0. The suspicion moves by < 0.001: the packaged model was refitted
     with the extra feature (L-BFGS-B takes another path with one more coordinate), no more."""

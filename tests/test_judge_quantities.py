@@ -147,3 +147,46 @@ def test_a_leftover_english_number_beside_a_second_one_is_not_paired():
     # Two English numbers left over: which one (if any) renders the Chinese count is unknowable.
     (finding,) = compare("会议开了三天", "The 200 delegates met for 10 hours.")
     assert finding.kind == "absence"
+
+
+def test_the_englishs_own_dateline_is_the_one_compared_not_a_later_date():
+    # 1954-12-01: 【新华社二十九日讯】 is November 29; the English dateline says December 29 and the
+    # body, correctly, November 29 (the opening day): the dateline is still wrong.
+    ref = ReferenceRecord(id="d#0001", doc_id="d", index=1, zh="【新华社二十九日讯】图片展览会于十一月二十九日在北京开幕。",
+                          en="Xinhua News Agency, December 29th: The exhibition opened in Beijing on November 29th.",
+                          bead="1-1", align_cost=0.1, meta={"date": "1954-12-01"})
+    (flag,) = [f for f in number_flags(ref) if f.name == "number_mismatch"]
+    assert "'December 29th'" in flag.evidence and "November 29" in flag.evidence
+
+
+@pytest.mark.parametrize("zh,en,evidence", [
+    ("共重四百八十余斤。", "It weighed more than 480 kilograms.", "四百八十余斤 (480–489) ↔ '480 kilograms' (480)"),
+    ("有六亩菜园子。", "They have six acres of vegetable garden.", "六亩 (6) ↔ 'six acres' (6)"),
+    ("行军二十公里。", "They marched 20 miles.", "二十公里 (20) ↔ '20 miles' (20)"),
+    ("共重四百八十余斤。", "It weighed more than 480 jin.", None),
+    ("产粮五千斤。", "It produced 5,000 pounds of grain.", None),  # 斤 as "pounds": the usual rendering
+    ("运来三十吨煤。", "30 tons of coal arrived.", None),
+])
+def test_a_number_kept_with_another_unit_of_its_dimension_is_a_changed_quantity(zh, en, evidence):
+    conflicts = [f.evidence() for f in compare(zh, en) if f.kind == "conflict"]
+    assert conflicts == ([evidence] if evidence else [])
+
+
+@pytest.mark.parametrize("zh,values", [
+    ("游行队伍五万人接受检阅", [50000.0]),   # 伍 of 队伍 is not a numeral
+    ("海陆军三个师", [3.0]),                 # nor 陆 of 陆军
+    ("壹万伍仟元", [15000.0]),               # financial numerals on their own are
+    ("棉花一百零五点五斤", [105.5]),         # a decimal point written 点
+    ("一点一滴地积累", []),
+])
+def test_financial_numerals_and_the_decimal_point_are_read_in_context(zh, values):
+    assert [q.low for q in zh_quantities(zh)] == values
+
+
+@pytest.mark.parametrize("en,values", [
+    ('the "Three-Eight Style"', [3.0, 8.0]),
+    ("twenty-eight men", [28.0]),
+    ("one hundred and twenty-five days", [125.0]),
+])
+def test_number_words_combine_only_as_numbers_do(en, values):
+    assert [q.low for q in en_quantities(en)] == values

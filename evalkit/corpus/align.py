@@ -1,7 +1,8 @@
 """Paragraph alignment of one article: a banded, monotonic dynamic programme over beads.
 
 A *bead* groups ``a`` consecutive English body lines with ``b`` consecutive Chinese ones
-(``a-b``: 1-1, 2-1, 1-2, 3-1, 1-3, and the unmatched 1-0 and 0-1). The cost of a bead is
+(``a-b``: 1-1, 2-1, 1-2, 3-1, 1-3, the unmatched 1-0 and 0-1, and N-1 for N ≥ 4 English lines
+with one long Chinese line that OCR glued from many). The cost of a bead is
 
 * a length term: ``x = log((en_chars + A) / (RATIO * zh_chars + A))``, cost ``x² / 2σ²``.
   Measured on the 198 hand-aligned ``pair`` groups of the gold set (tests/data/corpus/gold,
@@ -11,23 +12,29 @@ A *bead* groups ``a`` consecutive English body lines with ``b`` consecutive Chin
   pairs), so ``A = 20`` characters are added to both sides, which brings the s.d. down to 0.17;
 * a prior per bead shape (merges and skips must earn their place);
 * anchors that survive translation (``anchors.py``): shared number values, list-item
-  numbers, bullets, quotes/brackets/parentheses, Xinhua datelines, glossary terms, Latin tokens;
+  numbers, bullets, quotes/brackets/parentheses, Xinhua datelines, glossary terms, Latin tokens,
+  and pinyin names read by the Chinese characters (an appointment list's only anchor);
 * the headline: a Chinese line that only repeats the headline or byline may stand alone as a
   cheap ``0-1`` (kind ``headline_repeat``) unless the English repeats the title too, in which
   case the two are pulled together.
 
-The DP is restricted to a band around the diagonal and widened only if the best path touches
+A run of unmatched lines is one event (affine gaps); after an English that stops mid-sentence
+the Chinese tail opens cheaply (TAIL_OPEN), and a cut-off last line pays no length cost for
+being short. The DP is restricted to a band around the diagonal and around the path the texts'
+lengths predict (they part when the English stops early), widened only if the best path touches
 the band's edge, so a 1,000-paragraph document aligns in well under a second.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from evalkit.corpus.anchors import LineAnchors, en_anchors, glossary_items, zh_anchors
+from evalkit.corpus.anchors import LineAnchors, en_anchors, en_list_item, glossary_items, name_anchors, zh_anchors
 from evalkit.corpus.parse import STRIP, Article
 
 # Length model (see the module docstring for the measurement).
@@ -43,6 +50,11 @@ BEAD_PRIOR = {
     (1, 0): 7.0, (0, 1): 7.0,
 }
 GAP_EXTEND = 1.5             # each further line of a run of unmatched lines (see ``_dp``)
+GLUED_PRIOR = 8.0            # 4 to MAX_GLUED English lines with one long Chinese line (OCR glued a poem)
+GLUED_MIN_CHARS = 100
+MAX_GLUED = 40
+TAIL_OPEN_ENDED = 6.0        # … after an English whose last line ends its sentence (ties go to the tail)
+TAIL_OPEN = 3.0              # a run of Chinese lines after an English that stops mid-sentence
 HEADLINE_REPEAT_COST = 0.5   # a lone Chinese headline/byline repeat (0-1): expected, not an omission
 HEAD_MATCH_BONUS = 3.0       # English title/byline line and Chinese headline/byline line in one bead
 HEAD_ALONE_PENALTY = 5.0     # a pure headline/byline repeat merged with body text it does not translate
@@ -51,7 +63,10 @@ REPEAT_MATCH_BONUS = 1.0     # refrains and speaker labels: a repeated line pair
 REPEAT_MISMATCH_PENALTY = 1.0
 SENTENCE_JOIN_PENALTY = 1.5  # a 1-2/1-3 bead that joins a Chinese line ending a sentence to the next
 _SENTENCE_END = tuple("。！？”」")
+
 FINAL_MARK_PENALTY = 1.0     # the unit ends in another punctuation class (verse keeps ？ ↔ ?, ， ↔ ,)
+NAME_BONUS = 1.5             # a pinyin name of the English read by the Chinese unit's characters
+NAME_PENALTY = 0.5           # … or found on one side only (the other side writes it in another line)
 
 # How far the Chinese headline may reach into the body, and the English title repeat.
 LEADING_LINES = 4
@@ -106,6 +121,8 @@ def en_head_lines(article: Article) -> set[int]:
     found: set[int] = set()
     for i, para in enumerate(article.en[:LEADING_LINES]):
         text = para.text
+        if en_list_item(text) is not None:
+            continue  # "A. Name lists of appointments…": the first section of the body, not the title
         if _similar(_content_words(text), title):
             found.add(i)
         elif author and _squash(_fold(text)) == author:
@@ -115,6 +132,15 @@ def en_head_lines(article: Article) -> set[int]:
             if first != text and _similar(_content_words(first), title, 0.7):
                 found.add(i)
     return found
+
+
+_CUT_OFF = re.compile(r"(?:(?<![\w'’-])[a-z][\w'’-]*|[,(\-–—])\s*$")
+
+
+def is_cut_off(text: str) -> bool:
+    """Whether an English line stops mid-sentence: on a lower-case word or a comma, after at
+    least four words."""
+    return len(text.split()) >= 4 and bool(_CUT_OFF.search(text))
 
 
 def repeated_lines(texts: list[str], max_glued: int = 12) -> set[int]:
@@ -159,7 +185,7 @@ def zh_head_lines(article: Article) -> tuple[set[int], set[int]]:
 # bead), precomputed as a flat tuple: the DP asks for ~150 costs per English line, so attribute
 # look-ups and set unions inside ``cost`` would dominate the run time.
 #   (chars, numbers, quotes, parens, brackets, bullets, item, dateline, terms, latin, final,
-#    head, pure_head, repeated, joins_sentence)
+#    head, pure_head, repeated, joins_sentence, names)
 _Unit = tuple
 
 
@@ -193,13 +219,20 @@ class _Scorer:
         zh_rep = repeated_lines([p.text for p in article.zh])
         zh_stop = [p.text.endswith(_SENTENCE_END) for p in article.zh]
         no_stop = [False] * len(en)
+        # A translation cut off mid-sentence (the archive's commonest defect) ends in a line that
+        # stops on a lower-case word or a comma ("On the occasion of the second anniversary of");
+        # that line is as short as it is because the English stops there. Signatures, dates and
+        # place lines ("August 5, 1958, in Moscow") end otherwise.
+        self.cut_at = len(en) if article.en and len(zh) > 1 and is_cut_off(article.en[-1].text) else -1
+        en_names, zh_names = name_anchors([p.text for p in article.en], [p.text for p in article.zh])
         # units[k][i] is the unit of lines i..i+k-1 (k = 1..max_merge).
-        self.en_units = self._units(en, self.en_head, set(), en_rep, no_stop, max_merge)
-        self.zh_units = self._units(zh, self.zh_head, self.zh_pure, zh_rep, zh_stop, max_merge)
+        self.en_units = self._units(en, self.en_head, set(), en_rep, no_stop, en_names, max_merge)
+        self.zh_units = self._units(zh, self.zh_head, self.zh_pure, zh_rep, zh_stop, zh_names, max_merge)
+        self._en_cum = [0, *itertools.accumulate(u[0] for u in self.en_units[1])]
 
     @staticmethod
     def _units(lines: list[LineAnchors], head: set[int], pure: set[int], rep: set[int],
-               stop: list[bool], max_merge: int) -> list[list[_Unit]]:
+               stop: list[bool], names: list[frozenset[int]], max_merge: int) -> list[list[_Unit]]:
         units: list[list[_Unit]] = [[]]
         for k in range(1, max_merge + 1):
             row = []
@@ -209,9 +242,39 @@ class _Scorer:
                 row.append((u.length, u.numbers, u.marks.quotes, u.marks.parens, u.marks.brackets,
                             u.marks.bullets, u.item, u.dateline, u.terms, u.latin, u.final,
                             any(x in head for x in span), any(x in pure for x in span),
-                            any(x in rep for x in span), any(stop[x] for x in range(i, i + k - 1))))
+                            any(x in rep for x in span), any(stop[x] for x in range(i, i + k - 1)),
+                            frozenset().union(*names[i:i + k])))
             units.append(row)
         return units
+
+    def cumulative_lengths(self) -> tuple[list[int], list[int]]:
+        """Characters before each line of the English and of the Chinese (``[0, len(line 0), …]``)."""
+        return ([0, *itertools.accumulate(u[0] for u in self.en_units[1])],
+                [0, *itertools.accumulate(u[0] for u in self.zh_units[1])])
+
+    def glued_lines(self) -> frozenset[int]:
+        """Chinese lines long enough to hold many English lines: at least GLUED_MIN_CHARS characters,
+        whose expected English is three times the English's median line or more."""
+        lengths = sorted(u[0] for u in self.en_units[1])
+        if not lengths:
+            return frozenset()
+        median = lengths[len(lengths) // 2]
+        return frozenset(j for j, u in enumerate(self.zh_units[1])
+                         if u[0] >= GLUED_MIN_CHARS and RATIO * u[0] >= 3 * median)
+
+    def glued_cost(self, i0: int, a: int, j0: int) -> tuple[float, float]:
+        """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with the one Chinese
+        line j0: the length term, a prior and the names they share."""
+        en_cum = self._en_cum
+        e_len = en_cum[i0 + a] - en_cum[i0] + a - 1
+        x = math.log((e_len + SMOOTH) / (RATIO * self.zh_units[1][j0][0] + SMOOTH))
+        cost = x * x * _HALF_INV_VAR + GLUED_PRIOR
+        # Names say which long line it is (a list glued into one line and its continuation).
+        e_names = frozenset().union(*(u[-1] for u in self.en_units[1][i0:i0 + a]))
+        z_names = self.zh_units[1][j0][-1]
+        shared = len(e_names & z_names)
+        penalty = cost + NAME_PENALTY * min(len(e_names) + len(z_names) - 2 * shared, 4)
+        return penalty - NAME_BONUS * min(shared, 3), penalty
 
     def cost(self, i0: int, a: int, j0: int, b: int) -> tuple[float, float]:
         """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with Chinese j0..j0+b-1."""
@@ -223,11 +286,13 @@ class _Scorer:
             cost = BEAD_PRIOR[(a, 0)] + (EN_HEAD_ALONE_PENALTY if i0 in self.en_head else 0.0)
             return cost, cost
         (e_len, e_num, e_q, e_p, e_br, e_bul, e_item, e_date, e_terms, e_latin, e_final,
-         e_head, _, e_rep, _) = self.en_units[a][i0]
+         e_head, _, e_rep, _, e_names) = self.en_units[a][i0]
         (z_len, z_num, z_q, z_p, z_br, z_bul, z_item, z_date, z_terms, z_latin, z_final,
-         z_head, z_pure, z_rep, z_join) = self.zh_units[b][j0]
+         z_head, z_pure, z_rep, z_join, z_names) = self.zh_units[b][j0]
 
         x = math.log((e_len + SMOOTH) / (RATIO * z_len + SMOOTH))
+        if x < 0 and i0 + a == self.cut_at:
+            x = 0.0  # the English stops inside this unit: short is what a cut-off translation is
         penalty = x * x * _HALF_INV_VAR + BEAD_PRIOR[(a, b)]
         bonus = 0.0
         if e_head and z_head:
@@ -276,6 +341,10 @@ class _Scorer:
             found = sum(1 for t in z_latin if t in e_latin)
             bonus += 1.0 * found
             penalty += 0.5 * (len(z_latin) - found)
+        if e_names or z_names:
+            shared = len(e_names & z_names)
+            bonus += NAME_BONUS * min(shared, 3)
+            penalty += NAME_PENALTY * min(len(e_names) + len(z_names) - 2 * shared, 4)
         return penalty - bonus, penalty
 
 
@@ -312,11 +381,19 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
     """
     inf = math.inf
 
+    # Two centres per row: the diagonal, and where the Chinese has as many characters behind it as
+    # the English (at RATIO). They part when one half stops early (an English cut off after three of
+    # ten telegrams): the band spans both, so that the path along the text's lengths stays in view.
+    en_cum, zh_cum = scorer.cumulative_lengths()
+
     def span(i: int) -> tuple[int, int]:
-        centre = i * m / n if n else 0
-        return max(0, math.floor(centre - width)), min(m, math.ceil(centre + width))
+        diagonal = i * m / n if n else 0
+        by_length = bisect.bisect_left(zh_cum, en_cum[i] / RATIO)
+        low, high = min(diagonal, by_length), max(diagonal, by_length)
+        return max(0, math.floor(low - width)), min(m, math.ceil(high + width))
 
     spans = [span(i) for i in range(n + 1)]
+    glued = scorer.glued_lines()
     if spans[0][0] != 0:  # cannot happen (the centre of row 0 is 0); the traceback relies on it
         raise AssertionError("band must contain (0, 0)")
     best = [[[inf] * (hi - lo + 1) for lo, hi in spans] for _ in range(3)]
@@ -344,12 +421,30 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
                 cost, penalty = cost_of(pi, a, pj, b)
                 if prev + cost < here:
                     here, choice = prev + cost, (a, b, cost, penalty, state)
+            if j > 0 and j - 1 in glued:
+                # One long Chinese line glued by OCR from a poem's or a telegram's many lines, each
+                # of which the English keeps on its own: up to MAX_GLUED English lines in one bead.
+                pj = j - 1
+                for a in range(4, min(i, MAX_GLUED) + 1):
+                    pi = i - a
+                    plo, phi = spans[pi]
+                    if pj < plo or pj > phi:
+                        continue
+                    k = pj - plo
+                    prev, state = min((best[0][pi][k], 0), (best[1][pi][k], 1), (best[2][pi][k], 2))
+                    if prev == inf:
+                        continue
+                    cost, penalty = scorer.glued_cost(pi, a, pj)
+                    if prev + cost < here:
+                        here, choice = prev + cost, (a, 1, cost, penalty, state)
             best[_MATCH][i][j - lo] = here
             back[_MATCH][i][j - lo] = choice
             # A Chinese line with no English (0-1), opening or extending a run.
             if j > lo:
                 k = j - 1 - lo
                 open_cost, _ = cost_of(i, 0, j - 1, 1)
+                if i == n:  # the Chinese goes on after the English has ended: a translation that stops
+                    open_cost = min(open_cost, TAIL_OPEN if scorer.cut_at == n else TAIL_OPEN_ENDED)
                 extend = min(open_cost, GAP_EXTEND)
                 options = ((best[_MATCH][i][k] + open_cost, open_cost, _MATCH),
                            (best[_EN_GAP][i][k] + open_cost, open_cost, _EN_GAP),

@@ -138,9 +138,12 @@ def en_numbers(text: str) -> frozenset[float]:
 
 # ----------------------------------------------------------------------------- structural marks
 
-_ZH_LIST_ITEM = re.compile(r"^(?:[（(]([一二三四五六七八九十]+)[)）]|([一二三四五六七八九十]+)、)")
-_EN_LIST_ITEM = re.compile(r"^(?:\((\d+|[IVXivx]+)\)|(\d+)\.\s)")
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+_ZH_LIST_ITEM = re.compile(r"^(?:[（(]([一二三四五六七八九十]+)[)）]|([一二三四五六七八九十]+)、|([甲乙丙丁戊己庚辛])、)")
+# (3), (iv), 3. — and the sections of long lists: XVII. ↔ 十七、, B. ↔ 乙、 (A–H only: "N. Khrushchev" is a name).
+_EN_LIST_ITEM = re.compile(r"^(?:\((\d+|[IVXivx]+)\)|(\d+|[IVX]+|[A-H])\.\s)")
+_ROMAN = {r: k for k, r in enumerate(
+    "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split(), 1)}
+_STEMS = "甲乙丙丁戊己庚辛"
 _ZH_DATELINE = re.compile(r"新华社")
 _EN_DATELINE = re.compile(r"xinhua|new china news agency|hsinhua", re.I)
 _LATIN = re.compile(r"[A-Za-z][A-Za-z.\-]+")
@@ -151,14 +154,19 @@ def _zh_item(text: str) -> int | None:
     match = _ZH_LIST_ITEM.match(text)
     if not match:
         return None
+    if match.group(3):
+        return _STEMS.index(match.group(3)) + 1
     return zh_number(match.group(1) or match.group(2))
 
 
-def _en_item(text: str) -> int | None:
+def en_list_item(text: str) -> int | None:
     match = _EN_LIST_ITEM.match(text)
     if not match:
         return None
-    token = (match.group(1) or match.group(2)).lower()
+    token = match.group(1) or match.group(2)
+    if len(token) == 1 and token in "ABCDEFGH":
+        return "ABCDEFGH".index(token) + 1
+    token = token.lower()
     return int(token) if token.isdigit() else _ROMAN.get(token)
 
 
@@ -222,9 +230,18 @@ def final_mark(text: str) -> str:
     return _FINAL.get(text.rstrip(_CLOSERS)[-1:], "")
 
 
+_SPACE_RUN = re.compile(r"\s{2,}")
+
+
+def text_length(text: str) -> int:
+    """Characters, with each run of spaces counted as one: list entries pad their columns
+    (雷任民              曾任…, "Lei Renmin         Formerly…") by amounts that say nothing of the content."""
+    return len(_SPACE_RUN.sub(" ", text))
+
+
 def zh_anchors(text: str, glossary: tuple[tuple[str, str], ...] = ()) -> LineAnchors:
     return LineAnchors(
-        length=len(text),
+        length=text_length(text),
         numbers=zh_numbers(text),
         marks=zh_marks(text),
         item=_zh_item(text),
@@ -238,10 +255,10 @@ def zh_anchors(text: str, glossary: tuple[tuple[str, str], ...] = ()) -> LineAnc
 def en_anchors(text: str, glossary: tuple[tuple[str, str], ...] = ()) -> LineAnchors:
     lower = text.lower()
     return LineAnchors(
-        length=len(text),
+        length=text_length(text),
         numbers=en_numbers(text),
         marks=en_marks(text),
-        item=_en_item(text),
+        item=en_list_item(text),
         dateline=bool(_EN_DATELINE.search(text)),
         terms=frozenset(k for k, (_, en) in enumerate(glossary) if en and gloss_key(en) in lower),
         latin=frozenset(_EN_WORD.findall(lower)),
@@ -256,3 +273,48 @@ def gloss_key(english: str) -> str:
 
 def glossary_items(glossary: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((zh, en) for zh, en in glossary.items() if zh and en)
+
+
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def name_anchors(en_texts: list[str], zh_texts: list[str]) -> tuple[list[frozenset[int]], list[frozenset[int]]]:
+    """Person names written in pinyin in the English and read by a run of characters in the Chinese.
+
+    ``("Lei Renmin  Formerly Director…", "雷任民  曾任中央人民政府…")`` share name 0. Returns per-line
+    sets of name ids for each half; an English name no Chinese line reads (a Western name, a
+    misspelt one) is left out, so it neither pulls nor pushes. Lists of appointments, delegations
+    and awards carry little else: one entry per line, lengths alike, few numbers.
+    """
+    from evalkit.pinyin import person_names, readings
+
+    ids: dict[str, int] = {}
+    by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    en_names = []
+    for text in en_texts:
+        found = set()
+        for name, combos in person_names(text):
+            if name not in ids:
+                ids[name] = len(ids)
+                for syllables in combos:
+                    by_first.setdefault(syllables[0], []).append((syllables, ids[name]))
+            found.add(ids[name])
+        en_names.append(found)
+    if not ids:
+        empty: frozenset[int] = frozenset()
+        return [empty] * len(en_texts), [empty] * len(zh_texts)
+    by_char = readings()
+    none: frozenset[str] = frozenset()
+    zh_names = []
+    for text in zh_texts:
+        found = set()
+        for run in _HAN_RUN.findall(re.sub(r"\s+", "", text)):
+            for p, ch in enumerate(run):
+                for first in by_char.get(ch, none):
+                    for syllables, name in by_first.get(first, ()):
+                        if p + len(syllables) <= len(run) and all(
+                                s in by_char.get(run[p + k], none) for k, s in enumerate(syllables[1:], 1)):
+                            found.add(name)
+        zh_names.append(frozenset(found))
+    read = set().union(*zh_names)
+    return [frozenset(f & read) for f in en_names], zh_names

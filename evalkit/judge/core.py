@@ -37,7 +37,8 @@ dateline_missing     reference a news-agency dateline (新华社…电/讯, 塔�
 cut_short            reference the English stops mid-sentence where the Chinese closes its sentence,
                                 or is a broken-off fragment ("Not") with no Chinese
 document_short       reference the whole document's English far shorter than its Chinese predicts (robust z
-                                of the document's length ratio): a translation that stops early
+                                of the document's length ratio): a translation that stops early; on
+                                the paragraph where its English ends and those after it
 sentence_addition    reference an English sentence few of whose words are in any dictionary sense of
                                 the Chinese (judge.lexicon), far below the corpus (robust z)
 sentence_omission    reference a Chinese sentence few of whose dictionary words the English renders
@@ -112,8 +113,13 @@ _DATELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("路透社", re.compile(r"reuters?", re.I)),
     # The paper's own source line (本报讯, 本报北京五日电).
     ("本报", re.compile(r"people'?s daily|this (?:news)?paper|our (?:own )?(?:news)?paper|our (?:own |special )?"
-                      r"(?:correspondent|reporter|staff)|(?:staff|special) (?:reporter|correspondent)", re.I)),
+                      r"(?:correspondent|reporter|staff|dispatch|report)|(?:staff|special) (?:reporter|correspondent)",
+                      re.I)),
 )
+# A source cited inside a dispatch: 据塔斯社莫斯科九月三十日讯.
+_CITED_RE = re.compile(r"据(新华社|塔斯社|美联社|合众社|法新社|路透社)[^。，；：]{0,24}?(?:电|讯|报道)")
+_AGENCY_NAMES = {"新华社": "Xinhua", "塔斯社": "TASS", "美联社": "AP", "合众社": "UP", "法新社": "AFP", "路透社": "Reuters",
+                 "本报": "the paper"}
 _DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法新社|路透社|本报)[^。，；：]{0,24}?(?:电|讯)"
                           r"|（(新华社)）")
 
@@ -246,9 +252,26 @@ def _repeats_headline(ref: ReferenceRecord) -> bool:
     return len(line) >= 4 and line in title
 
 
-def untranslated_flags(ref: ReferenceRecord, params: JudgeParams) -> list[Flag]:
+# A Chinese line that is only a credit or source: （据新华社讯）, （新华社稿）, 本报讯.
+_CREDIT_LINE = re.compile(r"[（(【\[]?据?(新华社|塔斯社|美联社|合众社|法新社|路透社|本报)[^）)】\]。]{0,12}[）)】\]]?")
+
+
+def _credit_named_elsewhere(zh: str, named_agencies: int) -> bool:
+    """A Chinese credit line whose agency the document's English names on another line (the
+    translator moved （据新华社讯） from the end to the top): nothing is missing."""
+    m = _CREDIT_LINE.fullmatch("".join(zh.split()))
+    if m is None:
+        return False
+    k = next(k for k, (name, _p) in enumerate(_DATELINES) if name == m.group(1))
+    return bool(named_agencies & (1 << k))
+
+
+def untranslated_flags(ref: ReferenceRecord, params: JudgeParams, named_agencies: int = 0) -> list[Flag]:
+    """Chinese left in the English, or a Chinese body paragraph with no English (``named_agencies``:
+    the agencies the document's English names, so that a credit line moved elsewhere is not missing)."""
     if not ref.en.strip():
-        if ref.zh.strip() and ref.kind == "body" and not _repeats_headline(ref):
+        if (ref.zh.strip() and ref.kind == "body" and not _repeats_headline(ref)
+                and not _credit_named_elsewhere(ref.zh, named_agencies)):
             return [Flag("untranslated", f"no English for this Chinese paragraph ({ref.bead} bead)")]
         return []
     runs = _HAN.findall(ref.en)
@@ -300,11 +323,12 @@ _FUNCTION_WORDS = frozenset("a an the of in on at to for from by with and or but
                             "its their his her our according since after before during under over into".split())
 
 
-def cut_short_flags(ref: ReferenceRecord) -> list[Flag]:
+def cut_short_flags(ref: ReferenceRecord, last_english: bool = True) -> list[Flag]:
     """``cut_short``: the English stops mid-sentence — a body paragraph whose Chinese closes its
     sentence (。！？…, a closing quote) while the English ends on a word or a comma, or an English
     fragment of a few words with no Chinese at all (the first words of a translation that broke
-    off)."""
+    off: one ending on a function word anywhere, one ending on a comma only where the document's
+    English ends, ``last_english`` — elsewhere it is a salutation or a verse line left unpaired)."""
     en = ref.en.strip()
     if ref.kind != "body" or not en or not _OPEN_EN.search(en):
         return []
@@ -312,7 +336,7 @@ def cut_short_flags(ref: ReferenceRecord) -> list[Flag]:
     tail = en if len(en) <= 40 else "…" + en[-40:]
     if not zh:
         words = en.split()
-        if len(words) <= 4 and (words[-1].lower().strip(",") in _FUNCTION_WORDS or en.endswith(",")):
+        if len(words) <= 4 and (words[-1].lower().strip(",") in _FUNCTION_WORDS or (en.endswith(",") and last_english)):
             return [Flag("cut_short", f"an English fragment {tail!r} with no Chinese: a translation that broke off")]
         return []
     if zh[-1] in _CLOSED_ZH:
@@ -332,8 +356,18 @@ def dateline_flags(ref: ReferenceRecord, moved_credits: int = 0) -> list[Flag]:
     if not ref.en.strip():
         return []
     m = _DATELINE_RE.search(ref.zh)
-    if m is None or any(pattern.search(ref.en) for _agency, pattern in _DATELINES):
+    if m is None:
         return []
+    named = {agency for agency, pattern in _DATELINES if pattern.search(ref.en)}
+    if named:
+        # A dispatch that cites another agency (【新华社一日讯】据塔斯社莫斯科讯): the English must name
+        # the cited one too, or the report reads as the first agency's own.
+        cited = [c for c in _CITED_RE.finditer(ref.zh) if c.group(1) not in named]
+        if not cited:
+            return []
+        return [Flag("dateline_missing", f"{cited[0].group(0)} → the English names "
+                                         f"{_AGENCY_NAMES.get(min(named), min(named))} but not the source it cites",
+                     0.8)]
     agency = m.group(1) or m.group(2)
     if moved_credits & (1 << next(k for k, (name, _p) in enumerate(_DATELINES) if name == agency)):
         return []
@@ -487,7 +521,7 @@ def _scored_sentences(ref: ReferenceRecord, params: JudgeParams) -> list[tuple[i
 # its reference QE, judge.qe: ``NO_QE`` unless the run has QE and the paragraph is length-eligible.)
 Features = tuple[tuple[tuple[str | None, float], ...], tuple[tuple[str, float], ...],
                  tuple[tuple[str, list[float]], ...], float, tuple[float, ...], tuple[float, ...],
-                 tuple[str, int, int, int], QEFeatures]
+                 tuple[str, int, int, int, int], QEFeatures]
 
 
 def _agencies(text: str) -> int:
@@ -495,14 +529,15 @@ def _agencies(text: str) -> int:
     return sum(1 << k for k, (_agency, pattern) in enumerate(_DATELINES) if pattern.search(text))
 
 
-def _document_part(ref: ReferenceRecord) -> tuple[str, int, int, int]:
+def _document_part(ref: ReferenceRecord) -> tuple[str, int, int, int, int]:
     """What a record adds to its document: (document id, English characters, Chinese characters of
     a body record, agencies named by an English line with no Chinese — a credit moved to its own
-    line, as "Xinhua News Agency" above or below the text)."""
-    moved = _agencies(ref.en) if ref.en.strip() and not ref.zh.strip() else 0
+    line, as "Xinhua News Agency" above or below the text —, agencies its English names at all)."""
+    named = _agencies(ref.en) if ref.en.strip() else 0
+    moved = named if not ref.zh.strip() else 0
     if ref.kind != "body":
-        return ref.doc_id, 0, 0, moved
-    return ref.doc_id, _en_len(ref.en), _zh_len(ref.zh), moved
+        return ref.doc_id, 0, 0, moved, named
+    return ref.doc_id, _en_len(ref.en), _zh_len(ref.zh), moved, named
 
 
 def _coverages(ref: ReferenceRecord) -> tuple[list[float | None], list[float | None]]:
@@ -600,6 +635,8 @@ class CorpusModel:
         self._doc_chars: list[list[int]] = []
         self._doc_z: dict[int, float] = {}
         self._doc_credits: dict[int, int] = {}  # agencies named on English lines of their own
+        self._doc_named: dict[int, int] = {}  # agencies the document's English names anywhere
+        self._doc_last_en: dict[int, int] = {}  # the ordinal of the document's last paragraph with English
         self.document_model: Robust | None = None
         self.length_models: dict[str | None, Robust | None] = {}
         self.support_models: dict[str, Robust | None] = {}
@@ -620,7 +657,7 @@ class CorpusModel:
 
     def fold(self, features: Features) -> None:
         """Pass 1: learn from the next paragraph's ``paragraph_features``."""
-        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved), *rest = features
+        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved, named), *rest = features
         (qe_scores, qe_en, qe_zh) = rest[0] if rest else NO_QE
         for metric, value in qe_scores:
             self._qe.setdefault(metric, array("d")).append(value)
@@ -633,6 +670,10 @@ class CorpusModel:
         self._doc_chars[k][1] += zh_chars
         if moved:
             self._doc_credits[k] = self._doc_credits.get(k, 0) | moved
+        if named:
+            self._doc_named[k] = self._doc_named.get(k, 0) | named
+        if en_chars:
+            self._doc_last_en[k] = self._base + len(self._doc_of)
         self._doc_of.append(k)
         for side, values in (("en", en_cov), ("zh", zh_cov)):
             self._coverage[side].extend(values)
@@ -699,6 +740,8 @@ class CorpusModel:
         part._doc_of = self._doc_of[lo:hi]
         part._doc_z = {k: self._doc_z[k] for k in set(part._doc_of) if k in self._doc_z}
         part._doc_credits = {k: self._doc_credits[k] for k in set(part._doc_of) if k in self._doc_credits}
+        part._doc_named = {k: self._doc_named[k] for k in set(part._doc_of) if k in self._doc_named}
+        part._doc_last_en = {k: self._doc_last_en[k] for k in set(part._doc_of) if k in self._doc_last_en}
         part.document_model = self.document_model
         part.coverage_models = self.coverage_models
         part.length_models, part.support_models = self.length_models, self.support_models
@@ -780,9 +823,18 @@ class CorpusModel:
         """Agencies the paragraph's document names on English lines of their own (a bit mask)."""
         return self._doc_credits.get(self._doc_of[ordinal - self._base], 0)
 
+    def document_agencies(self, ordinal: int) -> int:
+        """Agencies the paragraph's document's English names anywhere (a bit mask)."""
+        return self._doc_named.get(self._doc_of[ordinal - self._base], 0)
+
     def document_z(self, ordinal: int) -> float | None:
         """The robust z of the paragraph's document's English length (None: too short to judge)."""
         return self._doc_z.get(self._doc_of[ordinal - self._base])
+
+    def in_document_tail(self, ordinal: int) -> bool:
+        """Whether the paragraph is its document's last with English, or comes after it: where a
+        translation that stops early stops (the paragraphs before it are translated)."""
+        return ordinal >= self._doc_last_en.get(self._doc_of[ordinal - self._base], -1)
 
     def coverage_z(self, ordinal: int, side: str) -> float | None:
         """The robust z of the paragraph's least covered sentence on ``side`` ("en" or "zh")."""
@@ -865,7 +917,7 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
     signals: dict[str, float | None] = {}
     rec_hyps = {s: hyps[s].hyp for s in systems if s in hyps}
 
-    flags += untranslated_flags(r, params)
+    flags += untranslated_flags(r, params, model.document_agencies(ordinal))
     for s in systems:
         h = hyps.get(s)
         if h is None:
@@ -879,7 +931,7 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
                               1.0, s))
     flags += number_flags(r)
     flags += dateline_flags(r, model.document_credits(ordinal))
-    flags += cut_short_flags(r)
+    flags += cut_short_flags(r, model.in_document_tail(ordinal))
     checks = check_names(r.en, r.zh) if r.en.strip() and r.zh.strip() else []
     flags += name_flags(r, list(rec_hyps.values()), checks)
     unmatched = [c for c in checks if not c.rendered]
@@ -935,7 +987,7 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
         if qe is not None:
             flags += qe_flags(model, qe, signals)
 
-    if r.kind == "body" and r.zh.strip():
+    if r.kind == "body" and r.zh.strip() and model.in_document_tail(ordinal):
         zd = model.document_z(ordinal)
         signals["document_z"] = zd
         if zd is not None and zd <= -params.z_document and model.document_model is not None:

@@ -32,83 +32,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from evalkit.pinyin import ENGLISH_WORDS, person_names, readings, segmentations, syllable_set
+
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# A capitalised word, possibly with pinyin apostrophes ("Zhuan'an"); runs are joined by single spaces.
-_NAME_RUN = re.compile(r"(?<![\w'’.-])[A-Z][a-z]+(?:['’][a-z]+)*(?: [A-Z][a-z]+(?:['’][a-z]+)*)+(?![\w'’-])")
-# English words that also spell pinyin and are capitalised at the start of a sentence.
-_ENGLISH = frozenset({"He", "She", "China", "Men", "Can", "Ran", "Die", "Lie", "Tie", "Ban", "Fan", "Pan", "Dan"})
-_APOSTROPHE = re.compile(r"['’]")
 _INITIAL = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(.*)$")
 _LOOSE_INITIAL = {"zh": "C", "ch": "C", "j": "C", "q": "C", "z": "C", "c": "C", "sh": "S", "x": "S", "s": "S",
                   "b": "P", "p": "P", "d": "T", "t": "T", "g": "K", "k": "K"}
-
-
-@functools.lru_cache(maxsize=1)
-def _readings() -> dict[str, frozenset[str]]:
-    """Every toneless reading of every single character in CC-CEDICT (ü written both u and v)."""
-    from evalkit.systems.gloss import dictionary
-
-    out: dict[str, set[str]] = {}
-    for word, entries in dictionary().items():
-        if len(word) != 1:
-            continue
-        for entry in entries:
-            syllable = re.sub(r"[0-9]", "", entry.pinyin.split()[0]).lower() if entry.pinyin.strip() else ""
-            if not syllable.isascii() and "u:" not in syllable or not syllable:
-                continue
-            out.setdefault(word, set()).update({syllable.replace("u:", "u"), syllable.replace("u:", "v")})
-    return {ch: frozenset(s) for ch, s in out.items()}
-
-
-# Readings of interjections and erhua only (呣 m, 嗯 n/ng, 哼 hng): no name is spelt with them, and
-# they made non-pinyin words parse ("Nam" as na-m, so Vietnamese "Ha Nam" looked like pinyin).
-_NOT_NAME_SYLLABLES = frozenset({"m", "n", "ng", "hm", "hng", "r", "ei"})
-
-
-@functools.lru_cache(maxsize=1)
-def syllable_set() -> frozenset[str]:
-    """The valid toneless pinyin syllables of names (CC-CEDICT's readings, less interjections)."""
-    return frozenset(s for readings in _readings().values() for s in readings
-                     if re.fullmatch(r"[a-z]+", s) and s not in _NOT_NAME_SYLLABLES)
-
-
-def segmentations(word: str, strict: bool) -> list[tuple[str, ...]]:
-    """Ways to read one word as pinyin syllables ("Zhuan'an" → [("zhuan", "an")]).
-
-    ``strict``: the orthography's rule that a syllable starting with a, e or o after another one
-    is preceded by an apostrophe ("Xi'an"); the loose reading also accepts "Yanan" as yan-an.
-    """
-    return list(_segmentations(word, strict))
-
-
-# Capitalised words repeat across a corpus (names, places, sentence-initial words): their readings
-# are memoised, in a bounded cache.
-@functools.lru_cache(maxsize=32768)
-def _segmentations(word: str, strict: bool) -> tuple[tuple[str, ...], ...]:
-    valid = syllable_set()
-    parts = _APOSTROPHE.split(word.lower())
-
-    def split(text: str) -> list[tuple[str, ...]]:
-        if not text:
-            return [()]
-        found = []
-        for end in range(min(len(text), 6), 0, -1):
-            head = text[:end]
-            if head not in valid:
-                continue
-            for rest in split(text[end:]):
-                if strict and rest and rest[0][0] in "aeo":
-                    continue
-                found.append((head, *rest))
-        return found
-
-    pieces = [split(p) for p in parts]
-    if not all(pieces):
-        return ()
-    out: list[tuple[str, ...]] = [()]
-    for options in pieces:
-        out = [a + b for a in out for b in options]
-    return tuple(out[:16])
 
 
 def _loose(syllable: str) -> str:
@@ -134,24 +63,6 @@ class NameCheck:
         return self.matched == len(self.syllables)
 
 
-def person_names(english: str) -> Iterator[tuple[str, list[tuple[str, ...]]]]:
-    """Person-shaped pinyin names of an English text, each with its strict syllable readings."""
-    for m in _NAME_RUN.finditer(english):
-        words = m.group(0).split(" ")
-        # A run of capitalised words can hold English words and a name ("Premier Zhou Enlai"):
-        # look for windows of three, then two, pinyin words whose first is a one-syllable surname.
-        start = 0
-        while start < len(words):
-            for size in (3, 2):
-                window = words[start:start + size]
-                if len(window) == size and window[0] not in _ENGLISH and (combos := _person_readings(window)):
-                    yield " ".join(window), combos
-                    start += size
-                    break
-            else:
-                start += 1
-
-
 _WORD = re.compile(r"(?<![\w'’.-])[A-Z][a-z]+(?:['’][a-z]+)*(?![\w'’-])")
 
 
@@ -161,26 +72,16 @@ def place_names(english: str, taken: set[str]) -> Iterator[tuple[str, list[tuple
     person name already found (``taken``) are skipped."""
     for m in _WORD.finditer(english):
         word = m.group(0)
-        if word in taken or word in _ENGLISH:
+        if word in taken or word in ENGLISH_WORDS:
             continue
         combos = [seg for seg in segmentations(word, strict=True) if len(seg) >= 3]
         if combos:
             yield word, combos
 
 
-def _person_readings(window: list[str]) -> list[tuple[str, ...]]:
-    readings = [segmentations(w, strict=True) for w in window]
-    if not all(readings) or any(len(seg) != 1 for seg in readings[0]):
-        return []
-    combos: list[tuple[str, ...]] = [()]
-    for options in readings:
-        combos = [a + b for a in combos for b in options]
-    return [c for c in combos if 2 <= len(c) <= 4]
-
-
 def _best_run(han: str, syllables: tuple[str, ...]) -> tuple[int, int, int]:
     """(matched syllables, exact matches, offset) of the best-aligned run of characters."""
-    readings = _readings()
+    by_char = readings()
     loose_readings = _loose_readings()
     loose = [_loose(s) for s in syllables]
     empty: frozenset[str] = frozenset()
@@ -189,7 +90,7 @@ def _best_run(han: str, syllables: tuple[str, ...]) -> tuple[int, int, int]:
         exact = matched = 0
         for k, s in enumerate(syllables):
             ch = han[offset + k]
-            if s in readings.get(ch, empty):
+            if s in by_char.get(ch, empty):
                 exact += 1
                 matched += 1
             elif loose[k] in loose_readings.get(ch, empty):
@@ -202,7 +103,7 @@ def _best_run(han: str, syllables: tuple[str, ...]) -> tuple[int, int, int]:
 @functools.lru_cache(maxsize=1)
 def _loose_readings() -> dict[str, frozenset[str]]:
     """Each character's readings in their loose form (``_loose``), for ``_best_run``."""
-    return {ch: frozenset(_loose(o) for o in options) for ch, options in _readings().items()}
+    return {ch: frozenset(_loose(o) for o in options) for ch, options in readings().items()}
 
 
 def prepare() -> None:
@@ -321,7 +222,7 @@ def _product(name: str) -> list[tuple[tuple[str, ...], ...]]:
 
 
 def _pick_reading(ch: str, wanted: str) -> str:
-    options = _readings().get(ch, frozenset())
+    options = readings().get(ch, frozenset())
     if wanted in options:
         return wanted
     from evalkit.systems.gloss import syllables

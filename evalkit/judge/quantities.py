@@ -42,7 +42,7 @@ from dataclasses import dataclass
 # --- Chinese ----------------------------------------------------------------------------------
 
 # Idioms whose numerals are not quantities.
-_IDIOMS = ("十分", "万岁", "千万", "万一", "万分", "百般", "千方百计", "成千上万", "千百万", "亿万", "万众",
+_IDIOMS = ("一点一滴", "十分", "万岁", "千万", "万一", "万分", "百般", "千方百计", "成千上万", "千百万", "亿万", "万众",
            "万物", "百倍", "千古", "百姓", "十足", "百花", "万象", "三番五次", "四面八方", "五花八门",
            "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "五四", "百万雄师")
 
@@ -84,11 +84,12 @@ _DIGIT = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "壹": 1, "二": 2, 
 _UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 _ZH_CHARS = "".join(_DIGIT) + "".join(_UNIT) + "".join(_BIG) + "几"
+_FINANCIAL = frozenset("壹贰叁肆伍陆柒捌玖拾佰仟")
 # A numeral run: Arabic digits (with a Chinese scale), or Chinese digits and units; 几, 多 and 余
 # may sit inside (十几, 十余万, 三千多万), 数 only in front of a unit (数十, 数百万).
 _ZH_RUN = re.compile(
     r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[0-9]{1,3}(?:[,，][0-9]{3})+)(?:[多余]?[万萬亿億]+)?"
-    rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億])|[·．](?=[〇零○一二三四五六七八九]))*")
+    rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億])|[·．点](?=[〇零○一二三四五六七八九]))*")
 _FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9·．.]+)")
 _PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
 _SUFFIX_APPROX = ("左右", "上下", "以上", "来", "许", "强")
@@ -108,7 +109,16 @@ UNIT_WORDS: dict[str, str] = {
     "名": r"people|persons?|men|women|workers|peasants|students|delegates|members|soldiers|children",
     "所": r"schools?|hospitals?|universities|colleges|institutions?", "座": r"bridges?|factories|buildings?|mountains?",
     "师": r"divisions?", "团": r"regiments?", "营": r"battalions?", "项": r"items?|projects?|points?",
+    "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "公顷": r"hectares?", "米": r"met(?:er|re)s?",
 }
+# Units of one dimension: a Chinese count rendered with its number but another unit of the same
+# dimension (四百八十斤 → "480 kilograms", 六亩 → "six acres") is a changed quantity, since the
+# value changes with the unit. ``None``: an English unit no Chinese unit here renders.
+_DIMENSIONS: tuple[dict[str | None, str], ...] = (
+    {"斤": r"jin|catt(?:y|ies)|pounds?", "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "吨": r"tons?|tonnes?"},
+    {"亩": r"mu|mou", "公顷": r"hectares?", None: r"acres?"},
+    {"公里": r"kilomet(?:er|re)s?|km", "米": r"met(?:er|re)s?", None: r"miles?"},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +186,8 @@ def parse_zh(text: str) -> float | None:
     """One exact Chinese or Arabic numeral: 三万万 → 300,000,000, 两万 → 20,000, 1.5万 → 15,000."""
     text = text.translate(str.maketrans("０１２３４５６７８９．，", "0123456789.,")).replace(",", "")
     text = text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十").replace("万万", "亿")
-    # A decimal written in Chinese digits: 四·六亿 = 4.6 × 10⁸, 三九○·五 = 390.5, 十二·八 = 12.8.
-    d = re.fullmatch(r"(.+?)[·．.]([〇零○一二三四五六七八九]+)([万萬亿億]*)", text)
+    # A decimal written in Chinese digits: 四·六亿 = 4.6 × 10⁸, 三九○·五 = 390.5, 一百零五点五 = 105.5.
+    d = re.fullmatch(r"(.+?)[·．.点]([〇零○一二三四五六七八九]+)([万萬亿億]*)", text)
     if d:
         whole = parse_zh(d.group(1))
         if whole is None:
@@ -319,9 +329,16 @@ def zh_quantities(text: str) -> list[Quantity]:
             out.append(Quantity(m.group(0), value, value, kind, start=m.start()))
     for m in _ZH_RUN.finditer(norm):
         start, end = m.start(), m.end()
+        run = m.group(0)
+        # Financial numerals (伍, 陆, 拾…) are also everyday characters (队伍, 陆军, 收拾): one leading a
+        # run of ordinary numerals belongs to the word before it (游行队伍五万人), and one alone is no count.
+        common = next((k for k, ch in enumerate(run) if ch not in _FINANCIAL), len(run))
+        if common == len(run) and len(run) == 1:
+            continue
+        if 0 < common < len(run) and all(ch not in _FINANCIAL for ch in run[common:]):
+            start, run = start + common, run[common:]
         if any(taken[start:end]) or _in_idiom(norm, start, end):
             continue
-        run = m.group(0)
         before, after = norm[max(0, start - 2):start], norm[end:end + 2]
         if start > 0 and norm[start - 1] in "星礼":  # 星期一, 礼拜三: weekdays
             continue
@@ -477,6 +494,10 @@ def en_quantities(text: str) -> list[Quantity]:
             j = i
             while j < len(toks):
                 w = toks[j][0].lower()
+                prev = toks[j - 1][0].lower() if j > i else ""
+                if _word_number(w) is not None and current % 100 and not (
+                        prev in _TENS_EN and w in _UNITS_EN and _UNITS_EN[w] < 10):
+                    break  # "Three-Eight Style", "two three": two numbers, not 11 or 5 ("twenty-eight" is one)
                 if _word_number(w) is not None:
                     current += _word_number(w)  # type: ignore[operator]
                 elif w == "a" and j == i:
@@ -612,6 +633,26 @@ def _unit_pattern(unit: str) -> re.Pattern[str]:
     return re.compile(rf"^(?:[a-z]+ ){{0,2}}(?:{UNIT_WORDS[unit]})\b")
 
 
+@functools.lru_cache(maxsize=64)
+def _dimension_pattern(english: str) -> re.Pattern[str]:
+    return re.compile(rf"^(?:[a-z]+ ){{0,1}}(?:{english})\b")
+
+
+def _other_unit(q: Quantity, hits: list[Quantity]) -> Quantity | None:
+    """The English rendering of ``q``'s number in another unit of its dimension, if no rendering
+    keeps its unit (see ``_DIMENSIONS``)."""
+    dimension = next((d for d in _DIMENSIONS if q.unit in d), None)
+    if dimension is None or q.kind != "count":
+        return None
+    if any(_dimension_pattern(dimension[q.unit]).match(e.unit) for e in hits):
+        return None
+    for e in hits:
+        for unit, english in dimension.items():
+            if unit != q.unit and (m := _dimension_pattern(english).match(e.unit)):
+                return Quantity(f"{e.text} {m.group(0)}", e.low, e.high, e.kind, e.approx, e.unit, e.start)
+    return None
+
+
 def _leading_digits(x: float) -> tuple[int, int]:
     """(significant digits as an integer, power of ten): 20,000 → (2, 4); 2,500 → (25, 2)."""
     if x <= 0:
@@ -653,6 +694,8 @@ def compare(zh: str, en: str) -> list[Finding]:
         hits = [k for k, e in enumerate(english) if _renders(q, e)]
         if hits:
             used.update(hits)
+            if (wrong := _other_unit(q, [english[k] for k in hits])) is not None:
+                findings.append(Finding("conflict", q, wrong))
             continue
         pending.append(q)
     # Rivals: unaligned English counts, not 1 ("one person", "a"), which is too ambiguous to oppose.
@@ -699,6 +742,10 @@ def _leftover_conflict(findings: list[Finding], free: list[Quantity], chinese: l
     return out
 
 
+_EN_DATELINE_OPENING = re.compile(r"\W*(?:xinhua|new china news agency|ncna|hsinhua|tass)\b[^:：\n]{0,60}?[:：]",
+                                  re.I)
+
+
 def dateline_month_conflict(dateline: str, published: str, en: str) -> str | None:
     """A dateline's day (新华社二十七日讯) whose month the English states wrongly.
 
@@ -716,7 +763,10 @@ def dateline_month_conflict(dateline: str, published: str, en: str) -> str | Non
         return None
     year, month, pub_day = (int(x) for x in pub.groups())
     implied = month if day <= pub_day else (month - 2) % 12 + 1
-    _months, dates = english_dates(en)
+    # When the English opens with its own dateline ("Xinhua News Agency, December 29th: …"), that
+    # date is the dateline's rendering; a date later in the text is another one (the event's).
+    opening = _EN_DATELINE_OPENING.match(en)
+    _months, dates = english_dates(opening.group(0) if opening else en)
     wrong = [text for mo, d, text in dates if d == day and mo != implied]
     if not wrong or any(d == day and mo == implied for mo, d, _t in dates):
         return None
