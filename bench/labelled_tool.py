@@ -4,6 +4,7 @@
     .venv/bin/python bench/labelled_tool.py view     FILE   # evalkit's reference records of FILE
     .venv/bin/python bench/labelled_tool.py skeleton FILE   # write labels/<stem>.json with every id, label "?"
     .venv/bin/python bench/labelled_tool.py validate FILE…  # check labels and hypotheses of FILEs (or all)
+    .venv/bin/python bench/labelled_tool.py stats           # the set in numbers (the README's "In numbers")
 
 FILE is a copy under reference/labelled/articles/. The labels' ids are the ids ``evalkit ingest``
 gives the file today; ``validate`` checks that they still name the same paragraphs.
@@ -101,7 +102,32 @@ def validate(path: Path) -> list[str]:
     return problems
 
 
+def stats() -> str:
+    """Paragraphs by label, defects by type, files with a defect, ``aligner_error`` records."""
+    from collections import Counter
+
+    labels: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    files = defective = misaligned = 0
+    for path in sorted((SET / "labels").glob("*.json")):
+        paragraphs = json.loads(path.read_text(encoding="utf-8"))["paragraphs"]
+        files += 1
+        defective += any(p["label"] == "defect" for p in paragraphs)
+        for p in paragraphs:
+            labels[p["label"]] += 1
+            misaligned += bool(p.get("aligner_error"))
+            if p["label"] == "defect":
+                types.update({d["type"] for d in p["defects"]})
+    by_type = ", ".join(f"{t} {n}" for t, n in types.most_common())
+    return (f"{files} files, {sum(labels.values()):,} paragraphs: {labels['clean']:,} clean, {labels['minor']} minor, "
+            f"{labels['defect']} defective (by type: {by_type}); {defective} files with a defect; "
+            f"{misaligned} paragraphs marked aligner_error")
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["stats"]:
+        print(stats())
+        return 0
     if len(argv) < 1 or argv[0] not in ("zhlines", "view", "skeleton", "validate"):
         print(__doc__)
         return 2

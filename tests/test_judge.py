@@ -498,9 +498,9 @@ def test_our_dispatch_renders_the_papers_own_source_line():
 @pytest.mark.parametrize("named, flagged", [(True, False), (False, True)])
 def test_a_credit_line_the_english_moved_elsewhere_is_not_untranslated(named, flagged):
     # 1956-03-03: the closing （据新华社讯） is "Xinhua News Agency report:" above the English text.
-    from evalkit.judge.core import _DATELINES, untranslated_flags
+    from evalkit.judge.core import _AGENCY_BIT, untranslated_flags
 
-    xinhua = 1 << next(k for k, (agency, _p) in enumerate(_DATELINES) if agency == "新华社")
+    xinhua = _AGENCY_BIT["新华社"]
     ref = ReferenceRecord(id="doc#0003", doc_id="doc", index=3, zh="    （据新华社讯）", en="", bead="0-1", align_cost=7.0)
     assert bool(untranslated_flags(ref, JudgeParams(), xinhua if named else 0)) is flagged
 

@@ -63,7 +63,6 @@ REPEAT_MATCH_BONUS = 1.0     # refrains and speaker labels: a repeated line pair
 REPEAT_MISMATCH_PENALTY = 1.0
 SENTENCE_JOIN_PENALTY = 1.5  # a 1-2/1-3 bead that joins a Chinese line ending a sentence to the next
 _SENTENCE_END = tuple("。！？”」")
-
 FINAL_MARK_PENALTY = 1.0     # the unit ends in another punctuation class (verse keeps ？ ↔ ?, ， ↔ ,)
 NAME_BONUS = 1.5             # a pinyin name of the English read by the Chinese unit's characters
 NAME_PENALTY = 0.5           # … or found on one side only (the other side writes it in another line)
@@ -228,7 +227,9 @@ class _Scorer:
         # units[k][i] is the unit of lines i..i+k-1 (k = 1..max_merge).
         self.en_units = self._units(en, self.en_head, set(), en_rep, no_stop, en_names, max_merge)
         self.zh_units = self._units(zh, self.zh_head, self.zh_pure, zh_rep, zh_stop, zh_names, max_merge)
-        self._en_cum = [0, *itertools.accumulate(u[0] for u in self.en_units[1])]
+        # Characters before each line ([0, len(line 0), …]): the band's length path and N-1 beads.
+        self.en_cum = [0, *itertools.accumulate(u[0] for u in self.en_units[1])]
+        self.zh_cum = [0, *itertools.accumulate(u[0] for u in self.zh_units[1])]
 
     @staticmethod
     def _units(lines: list[LineAnchors], head: set[int], pure: set[int], rep: set[int],
@@ -247,11 +248,6 @@ class _Scorer:
             units.append(row)
         return units
 
-    def cumulative_lengths(self) -> tuple[list[int], list[int]]:
-        """Characters before each line of the English and of the Chinese (``[0, len(line 0), …]``)."""
-        return ([0, *itertools.accumulate(u[0] for u in self.en_units[1])],
-                [0, *itertools.accumulate(u[0] for u in self.zh_units[1])])
-
     def glued_lines(self) -> frozenset[int]:
         """Chinese lines long enough to hold many English lines: at least GLUED_MIN_CHARS characters,
         whose expected English is three times the English's median line or more."""
@@ -265,16 +261,13 @@ class _Scorer:
     def glued_cost(self, i0: int, a: int, j0: int) -> tuple[float, float]:
         """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with the one Chinese
         line j0: the length term, a prior and the names they share."""
-        en_cum = self._en_cum
-        e_len = en_cum[i0 + a] - en_cum[i0] + a - 1
+        e_len = self.en_cum[i0 + a] - self.en_cum[i0] + a - 1
         x = math.log((e_len + SMOOTH) / (RATIO * self.zh_units[1][j0][0] + SMOOTH))
-        cost = x * x * _HALF_INV_VAR + GLUED_PRIOR
         # Names say which long line it is (a list glued into one line and its continuation).
-        e_names = frozenset().union(*(u[-1] for u in self.en_units[1][i0:i0 + a]))
-        z_names = self.zh_units[1][j0][-1]
-        shared = len(e_names & z_names)
-        penalty = cost + NAME_PENALTY * min(len(e_names) + len(z_names) - 2 * shared, 4)
-        return penalty - NAME_BONUS * min(shared, 3), penalty
+        bonus, names_penalty = _name_terms(frozenset().union(*(u[-1] for u in self.en_units[1][i0:i0 + a])),
+                                           self.zh_units[1][j0][-1])
+        penalty = x * x * _HALF_INV_VAR + GLUED_PRIOR + names_penalty
+        return penalty - bonus, penalty
 
     def cost(self, i0: int, a: int, j0: int, b: int) -> tuple[float, float]:
         """(cost with bonuses, penalty without) of English lines i0..i0+a-1 with Chinese j0..j0+b-1."""
@@ -342,10 +335,16 @@ class _Scorer:
             bonus += 1.0 * found
             penalty += 0.5 * (len(z_latin) - found)
         if e_names or z_names:
-            shared = len(e_names & z_names)
-            bonus += NAME_BONUS * min(shared, 3)
-            penalty += NAME_PENALTY * min(len(e_names) + len(z_names) - 2 * shared, 4)
+            name_bonus, name_penalty = _name_terms(e_names, z_names)
+            bonus += name_bonus
+            penalty += name_penalty
         return penalty - bonus, penalty
+
+
+def _name_terms(e_names: frozenset[int], z_names: frozenset[int]) -> tuple[float, float]:
+    """(bonus, penalty) of the pinyin names two units share or hold alone."""
+    shared = len(e_names & z_names)
+    return NAME_BONUS * min(shared, 3), NAME_PENALTY * min(len(e_names) + len(z_names) - 2 * shared, 4)
 
 
 _HALF_INV_VAR = 1.0 / (2 * SIGMA * SIGMA)
@@ -384,7 +383,7 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
     # Two centres per row: the diagonal, and where the Chinese has as many characters behind it as
     # the English (at RATIO). They part when one half stops early (an English cut off after three of
     # ten telegrams): the band spans both, so that the path along the text's lengths stays in view.
-    en_cum, zh_cum = scorer.cumulative_lengths()
+    en_cum, zh_cum = scorer.en_cum, scorer.zh_cum
 
     def span(i: int) -> tuple[int, int]:
         diagonal = i * m / n if n else 0
@@ -400,6 +399,15 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
     back: list[list[list[tuple | None]]] = [[[None] * (hi - lo + 1) for lo, hi in spans] for _ in range(3)]
     best[_MATCH][0][0] = 0.0
     cost_of = scorer.cost
+
+    def before(pi: int, pj: int) -> tuple[float, int]:
+        """The best cost of reaching cell (pi, pj) in any state, and that state (inf outside the band)."""
+        plo, phi = spans[pi]
+        if pj < plo or pj > phi:
+            return inf, 0
+        k = pj - plo
+        return min((best[0][pi][k], 0), (best[1][pi][k], 1), (best[2][pi][k], 2))
+
     for i in range(n + 1):
         lo, hi = spans[i]
         for j in range(lo, hi + 1):
@@ -411,11 +419,7 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
                 pi, pj = i - a, j - b
                 if pi < 0 or pj < 0:
                     continue
-                plo, phi = spans[pi]
-                if pj < plo or pj > phi:
-                    continue
-                k = pj - plo
-                prev, state = min((best[0][pi][k], 0), (best[1][pi][k], 1), (best[2][pi][k], 2))
+                prev, state = before(pi, pj)
                 if prev == inf:
                     continue
                 cost, penalty = cost_of(pi, a, pj, b)
@@ -426,15 +430,10 @@ def _dp(scorer: _Scorer, n: int, m: int, width: int) -> tuple[list[Bead], bool]:
                 # of which the English keeps on its own: up to MAX_GLUED English lines in one bead.
                 pj = j - 1
                 for a in range(4, min(i, MAX_GLUED) + 1):
-                    pi = i - a
-                    plo, phi = spans[pi]
-                    if pj < plo or pj > phi:
-                        continue
-                    k = pj - plo
-                    prev, state = min((best[0][pi][k], 0), (best[1][pi][k], 1), (best[2][pi][k], 2))
+                    prev, state = before(i - a, pj)
                     if prev == inf:
                         continue
-                    cost, penalty = scorer.glued_cost(pi, a, pj)
+                    cost, penalty = scorer.glued_cost(i - a, a, pj)
                     if prev + cost < here:
                         here, choice = prev + cost, (a, 1, cost, penalty, state)
             best[_MATCH][i][j - lo] = here

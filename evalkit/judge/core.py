@@ -116,11 +116,15 @@ _DATELINES: tuple[tuple[str, re.Pattern[str]], ...] = (
                       r"(?:correspondent|reporter|staff|dispatch|report)|(?:staff|special) (?:reporter|correspondent)",
                       re.I)),
 )
+# The agencies as alternations for the patterns below, and each one's bit in an agency mask.
+_ALL_SOURCES = "|".join(name for name, _p in _DATELINES)
+_AGENCIES = "|".join(name for name, _p in _DATELINES if name != "本报")
+_AGENCY_BIT = {name: 1 << k for k, (name, _p) in enumerate(_DATELINES)}
 # A source cited inside a dispatch: 据塔斯社莫斯科九月三十日讯.
-_CITED_RE = re.compile(r"据(新华社|塔斯社|美联社|合众社|法新社|路透社)[^。，；：]{0,24}?(?:电|讯|报道)")
+_CITED_RE = re.compile(rf"据({_AGENCIES})[^。，；：]{{0,24}}?(?:电|讯|报道)")
 _AGENCY_NAMES = {"新华社": "Xinhua", "塔斯社": "TASS", "美联社": "AP", "合众社": "UP", "法新社": "AFP", "路透社": "Reuters",
                  "本报": "the paper"}
-_DATELINE_RE = re.compile(r"(?:据)?(新华社|塔斯社|美联社|合众社|法新社|路透社|本报)[^。，；：]{0,24}?(?:电|讯)"
+_DATELINE_RE = re.compile(rf"(?:据)?({_ALL_SOURCES})[^。，；：]{{0,24}}?(?:电|讯)"
                           r"|（(新华社)）")
 
 
@@ -253,7 +257,7 @@ def _repeats_headline(ref: ReferenceRecord) -> bool:
 
 
 # A Chinese line that is only a credit or source: （据新华社讯）, （新华社稿）, 本报讯.
-_CREDIT_LINE = re.compile(r"[（(【\[]?据?(新华社|塔斯社|美联社|合众社|法新社|路透社|本报)[^）)】\]。]{0,12}[）)】\]]?")
+_CREDIT_LINE = re.compile(rf"[（(【\[]?据?({_ALL_SOURCES})[^）)】\]。]{{0,12}}[）)】\]]?")
 
 
 def _credit_named_elsewhere(zh: str, named_agencies: int) -> bool:
@@ -262,8 +266,7 @@ def _credit_named_elsewhere(zh: str, named_agencies: int) -> bool:
     m = _CREDIT_LINE.fullmatch("".join(zh.split()))
     if m is None:
         return False
-    k = next(k for k, (name, _p) in enumerate(_DATELINES) if name == m.group(1))
-    return bool(named_agencies & (1 << k))
+    return bool(named_agencies & _AGENCY_BIT[m.group(1)])
 
 
 def untranslated_flags(ref: ReferenceRecord, params: JudgeParams, named_agencies: int = 0) -> list[Flag]:
@@ -366,10 +369,10 @@ def dateline_flags(ref: ReferenceRecord, moved_credits: int = 0) -> list[Flag]:
         if not cited:
             return []
         return [Flag("dateline_missing", f"{cited[0].group(0)} → the English names "
-                                         f"{_AGENCY_NAMES.get(min(named), min(named))} but not the source it cites",
+                                         f"{_AGENCY_NAMES[min(named)]} but not the source it cites",
                      0.8)]
     agency = m.group(1) or m.group(2)
-    if moved_credits & (1 << next(k for k, (name, _p) in enumerate(_DATELINES) if name == agency)):
+    if moved_credits & _AGENCY_BIT[agency]:
         return []
     opening = " ".join(ref.en.split())
     opening = opening if len(opening) <= 48 else opening[:48] + "…"

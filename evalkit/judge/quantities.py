@@ -628,14 +628,15 @@ def _renders(zh: Quantity, en: Quantity) -> bool:
     return _overlaps(zh, en)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
+def _words_pattern(alternatives: str, lead: int) -> re.Pattern[str]:
+    """The English words ``alternatives`` at the start of a quantity's following words, after up to
+    ``lead`` other words ("30 heavy tons")."""
+    return re.compile(rf"^(?:[a-z]+ ){{0,{lead}}}(?:{alternatives})\b")
+
+
 def _unit_pattern(unit: str) -> re.Pattern[str]:
-    return re.compile(rf"^(?:[a-z]+ ){{0,2}}(?:{UNIT_WORDS[unit]})\b")
-
-
-@functools.lru_cache(maxsize=64)
-def _dimension_pattern(english: str) -> re.Pattern[str]:
-    return re.compile(rf"^(?:[a-z]+ ){{0,1}}(?:{english})\b")
+    return _words_pattern(UNIT_WORDS[unit], 2)
 
 
 def _other_unit(q: Quantity, hits: list[Quantity]) -> Quantity | None:
@@ -644,11 +645,11 @@ def _other_unit(q: Quantity, hits: list[Quantity]) -> Quantity | None:
     dimension = next((d for d in _DIMENSIONS if q.unit in d), None)
     if dimension is None or q.kind != "count":
         return None
-    if any(_dimension_pattern(dimension[q.unit]).match(e.unit) for e in hits):
+    if any(_words_pattern(dimension[q.unit], 1).match(e.unit) for e in hits):
         return None
     for e in hits:
         for unit, english in dimension.items():
-            if unit != q.unit and (m := _dimension_pattern(english).match(e.unit)):
+            if unit != q.unit and (m := _words_pattern(english, 1).match(e.unit)):
                 return Quantity(f"{e.text} {m.group(0)}", e.low, e.high, e.kind, e.approx, e.unit, e.start)
     return None
 
