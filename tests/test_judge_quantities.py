@@ -17,6 +17,7 @@ from evalkit.records import ReferenceRecord
     ("1.5万", 15_000),
     ("二千五百", 2_500),
     ("一九五八", 1958),  # digits read positionally
+    ("一千零十四", 1014),  # 零 marks the empty hundreds; 十 is 一十
 ])
 def test_a_chinese_numeral_has_its_value(numeral, value):
     assert parse_zh(numeral) == value
@@ -53,7 +54,7 @@ def test_percentages_fractions_and_ordinals_keep_their_kind(zh, kind, value):
     assert q.kind == kind and q.low == pytest.approx(value)
 
 
-@pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司"])
+@pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司", "万里长城"])
 def test_numerals_that_are_not_quantities_are_skipped(zh):
     assert zh_quantities(zh) == []
 
@@ -143,6 +144,11 @@ def test_one_quantity_left_on_each_side_is_a_changed_quantity(zh, en, evidence):
     assert finding.kind == "conflict" and finding.evidence() == evidence
 
 
+def test_a_quantity_converted_into_another_unit_is_not_a_changed_one():
+    # 80 li is 40 km: a translator's conversion, not the leftover pair 80 ↔ 40.
+    assert [f.kind for f in compare("部队一天走了八十里路。", "The troops walked 40 kilometres in a day.")] == ["absence"]
+
+
 def test_a_leftover_english_number_beside_a_second_one_is_not_paired():
     # Two English numbers left over: which one (if any) renders the Chinese count is unknowable.
     (finding,) = compare("会议开了三天", "The 200 delegates met for 10 hours.")
@@ -163,6 +169,11 @@ def test_the_englishs_own_dateline_is_the_one_compared_not_a_later_date():
     ("共重四百八十余斤。", "It weighed more than 480 kilograms.", "四百八十余斤 (480–489) ↔ '480 kilograms' (480)"),
     ("有六亩菜园子。", "They have six acres of vegetable garden.", "六亩 (6) ↔ 'six acres' (6)"),
     ("行军二十公里。", "They marched 20 miles.", "二十公里 (20) ↔ '20 miles' (20)"),
+    ("长征走了两万五千里。", "The Long March covered twenty-five thousand miles.",
+     "两万五千里 (25,000) ↔ 'twenty-five thousand miles' (25,000)"),  # a li is half a kilometre
+    ("种了五十多垧庄稼。", "They planted more than 50 mu of crops.", "五十多垧 (50–59) ↔ '50 mu' (50)"),
+    ("长征走了两万五千里。", "The 25,000-li Long March.", None),
+    ("种了五十多垧庄稼。", "They planted more than 50 hectares.", None),  # a 垧 of the North-East is ~1 ha
     ("共重四百八十余斤。", "It weighed more than 480 jin.", None),
     ("产粮五千斤。", "It produced 5,000 pounds of grain.", None),  # 斤 as "pounds": the usual rendering
     ("运来三十吨煤。", "30 tons of coal arrived.", None),

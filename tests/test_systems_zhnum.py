@@ -11,6 +11,7 @@ from evalkit.systems.zhnum import Date, Number, extract_numbers, find_numbers, f
     ("三十亿", 3_000_000_000), ("一九五八", 1958), ("十九", 19), ("二十九", 29), ("一百零五", 105),
     ("三千二百零五", 3205), ("一亿二千万", 120_000_000), ("五万", 50_000), ("两千", 2000),
     ("30亿", 3_000_000_000), ("1.5万", 15_000), ("1,200", 1200), ("２５", 25), ("二点五", 2.5),
+    ("一千零十四", 1014), ("一万零十五", 10_015),  # 零 then 十: an implied 一 (一十)
 ])
 def test_parse_number_reads_chinese_arabic_and_mixed_numerals(text, value):
     assert parse_number(text) == value

@@ -38,13 +38,17 @@ import math
 import re
 from dataclasses import dataclass
 
+from evalkit.systems.zhnum import BIG_UNITS as _BIG
+from evalkit.systems.zhnum import DIGITS as _DIGIT
+from evalkit.systems.zhnum import SMALL_UNITS as _UNIT
+
 
 # --- Chinese ----------------------------------------------------------------------------------
 
 # Idioms whose numerals are not quantities.
 _IDIOMS = ("一点一滴", "十分", "万岁", "千万", "万一", "万分", "百般", "千方百计", "成千上万", "千百万", "亿万", "万众",
            "万物", "百倍", "千古", "百姓", "十足", "百花", "万象", "三番五次", "四面八方", "五花八门",
-           "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "五四", "百万雄师")
+           "七嘴八舌", "一五一十", "千军万马", "三三两两", "九一八", "一二·九", "五四", "百万雄师", "万里")
 
 
 def _in_idiom(text: str, start: int, end: int) -> bool:
@@ -78,11 +82,6 @@ def _restates_enumeration(text: str, start: int, end: int, value: float) -> bool
     return members >= 2 and members == value
 
 
-
-_DIGIT = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4,
-          "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
-_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-_BIG = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
 _ZH_CHARS = "".join(_DIGIT) + "".join(_UNIT) + "".join(_BIG) + "几"
 _FINANCIAL = frozenset("壹贰叁肆伍陆柒捌玖拾佰仟")
 # A numeral run: Arabic digits (with a Chinese scale), or Chinese digits and units; 几, 多 and 余
@@ -110,14 +109,17 @@ UNIT_WORDS: dict[str, str] = {
     "所": r"schools?|hospitals?|universities|colleges|institutions?", "座": r"bridges?|factories|buildings?|mountains?",
     "师": r"divisions?", "团": r"regiments?", "营": r"battalions?", "项": r"items?|projects?|points?",
     "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "公顷": r"hectares?", "米": r"met(?:er|re)s?",
+    "华里": r"li|chinese miles?", "里": r"li|chinese miles?", "垧": r"shang|hectares?",
 }
 # Units of one dimension: a Chinese count rendered with its number but another unit of the same
-# dimension (四百八十斤 → "480 kilograms", 六亩 → "six acres") is a changed quantity, since the
-# value changes with the unit. ``None``: an English unit no Chinese unit here renders.
+# dimension (四百八十斤 → "480 kilograms", 六亩 → "six acres", 两万五千里 → "25,000 miles": a li is
+# half a kilometre) is a changed quantity, since the value changes with the unit. ``None``: an
+# English unit no Chinese unit here renders. A 垧 of the North-East is about a hectare.
 _DIMENSIONS: tuple[dict[str | None, str], ...] = (
     {"斤": r"jin|catt(?:y|ies)|pounds?", "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "吨": r"tons?|tonnes?"},
-    {"亩": r"mu|mou", "公顷": r"hectares?", None: r"acres?"},
-    {"公里": r"kilomet(?:er|re)s?|km", "米": r"met(?:er|re)s?", None: r"miles?"},
+    {"亩": r"mu|mou", "公顷": r"hectares?", "垧": r"shang|hectares?", None: r"acres?"},
+    {"公里": r"kilomet(?:er|re)s?|km", "米": r"met(?:er|re)s?", "里": r"li|chinese miles?", "华里": r"li|chinese miles?",
+     None: r"miles?"},
 )
 
 
@@ -166,20 +168,11 @@ def _fmt(x: float) -> str:
 
 def _parse_section(text: str) -> int | None:
     """Chinese digits and 十/百/千 below 10,000 (三千二百零五); bare digits read positionally."""
+    from evalkit.systems.zhnum import parse_small_section
+
     if text and all(ch in _DIGIT for ch in text):
         return int("".join(str(_DIGIT[ch]) for ch in text))
-    total, digit = 0, None
-    for ch in text:
-        if ch in _DIGIT:
-            if digit not in (None, 0) and _DIGIT[ch] != 0:
-                return None
-            digit = _DIGIT[ch]
-        elif ch in _UNIT:
-            total += (1 if digit is None else digit) * _UNIT[ch]
-            digit = None
-        else:
-            return None
-    return total + (digit or 0)
+    return parse_small_section(text)
 
 
 def parse_zh(text: str) -> float | None:
@@ -738,6 +731,8 @@ def _leftover_conflict(findings: list[Finding], free: list[Quantity], chinese: l
     yearish = 1800 <= e.low <= 2100
     if (q.kind == "year") != yearish or not (q.low / 5 <= e.low <= q.low * 5) or q.low == e.low:
         return findings
+    if _other_unit(q, [e]) is not None:
+        return findings  # converted into another unit of its dimension (八十里 → "40 kilometres")
     out = list(findings)
     out[absent[0]] = Finding("conflict", q, e)
     return out

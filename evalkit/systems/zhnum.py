@@ -107,8 +107,8 @@ def _to_ascii_digits(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９．，", "0123456789.,"))
 
 
-def _parse_small_section(text: str) -> int | None:
-    """Digits and 十/百/千 below ten thousand: 三千二百零五 → 3205, 十九 → 19."""
+def parse_small_section(text: str) -> int | None:
+    """Digits and 十/百/千 below ten thousand: 三千二百零五 → 3205, 十九 → 19, 一千零十四 → 1014."""
     total, digit = 0, None
     for ch in text:
         if ch in DIGITS:
@@ -116,7 +116,9 @@ def _parse_small_section(text: str) -> int | None:
                 return None  # two digits in a row without a unit: not this form
             digit = DIGITS[ch]
         elif ch in SMALL_UNITS:
-            total += (1 if digit is None else digit) * SMALL_UNITS[ch]
+            # A unit after 零 has an implied 一, as one at the start does (一千零十四: 零 marks the
+            # empty hundreds, 十 is 一十).
+            total += (1 if not digit else digit) * SMALL_UNITS[ch]
             digit = None
         else:
             return None
@@ -162,7 +164,7 @@ def parse_number(text: str) -> int | float | None:
                 total += int(head_value) * unit
                 break
     if rest:
-        section = _parse_small_section(rest)
+        section = parse_small_section(rest)
         if section is None:
             return None
         total += section
