@@ -248,7 +248,10 @@ def test_names_the_chinese_reads_like_are_not_flagged(zh, en):
     ("越南劳动党第一书记黎笋会见了代表团。", "Le Duan, First Secretary of the Vietnam Workers' Party, met the delegation."),
     ("伯明翰工人举行罢工。", "Workers in Birmingham went on strike."),
     ("巴西工人领袖达尼卢·桑图斯发表谈话。", "The Brazilian labour leader Danilo Santos made a statement."),
-], ids=["vietnamese-place", "vietnamese-person", "english-city", "brazilian-person"])
+    # A dotted name is a foreign one written in characters: its pinyin-ish English spelling ("bie"
+    # for 毕 bi) is no misread Chinese name.
+    ("毛泽东万岁！——毛里求斯　苏·古毕威", "Long live Mao Zedong! -- Mauritius Su Gubiewei"),
+], ids=["vietnamese-place", "vietnamese-person", "english-city", "brazilian-person", "dotted-name"])
 def test_foreign_names_that_are_not_mandarin_readings_are_not_flagged(zh, en):
     assert _name_flags(zh, en) == []
 

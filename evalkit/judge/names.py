@@ -157,12 +157,22 @@ def _transliterated_run(zh: str) -> bool:
     return False
 
 
+_DOTTED_NAME = re.compile(r"[\u4e00-\u9fff]+(?:[·•・．][\u4e00-\u9fff]+)+")
+
+
+def _in_dotted_name(run: str, zh: str) -> bool:
+    """Whether ``run`` lies within a dotted name of ``zh`` (苏·古毕威): a foreign name written in
+    characters, whose English spelling, pinyin or not, is no Mandarin reading to check."""
+    return any(run in re.sub(r"[·•・．]", "", m.group(0)) for m in _DOTTED_NAME.finditer(zh))
+
+
 def check_names(english: str, zh: str) -> list[NameCheck]:
     """Every person-shaped pinyin name of ``english`` with its best counterpart in ``zh``.
 
     An unmatched name is ``abstained`` (not judged) in a foreign context — the Chinese names
-    Vietnam, Korea or Japan, whose names are not Mandarin readings — or when it matches at most one
-    syllable and the Chinese holds a transliterated foreign name, which it probably renders.
+    Vietnam, Korea or Japan, whose names are not Mandarin readings —, when it matches at most one
+    syllable and the Chinese holds a transliterated foreign name, which it probably renders, or when
+    the run it nearly reads is part of a dotted foreign name (苏·古毕威 → "Su Gubiewei").
     """
     han = "".join(_HAN.findall(zh))
     out = []
@@ -185,7 +195,7 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
         if matched < len(syllables):
             if _FOREIGN_CONTEXT.search(zh):
                 abstained = "foreign context"
-            elif matched <= 1 and _transliterated_run(zh):
+            elif matched <= 1 and _transliterated_run(zh) or run and _in_dotted_name(run, zh):
                 abstained = "a transliterated foreign name"
         out.append(NameCheck(name, syllables, matched, run, reading, abstained))
     # Place names: only a near miss is a finding (all syllables but one read by one run of the
