@@ -10,7 +10,8 @@ characters (for names: 周恩来 → "zhou", "enlai"), make the paragraph's *sen
   sentence the translator invented ("The meeting closed amid warm applause") has few of its words
   in any sense of the Chinese; a faithful one, most.
 * a Chinese sentence's (split at 。！？；) coverage is the share of its dictionary content words
-  with a sense the English uses. A sentence the translation dropped has almost none.
+  (not those whose every sense is a function word: 已经 "already") with a sense the English uses.
+  A sentence the translation dropped has almost none.
 
 Coverage varies with style and vocabulary, so the judge does not threshold it: it learns each
 side's distribution on the corpus being judged and flags a sentence far below it (robust z), like
@@ -80,19 +81,26 @@ def content_words(text: str) -> list[str]:
 def senses(word: str) -> frozenset[str]:
     """Content-word stems of every CC-CEDICT sense of ``word`` and the pinyin of its characters
     (empty when the dictionary lacks the word)."""
+    meanings, pinyin = _sense_parts(word)
+    return meanings | pinyin
+
+
+@functools.lru_cache(maxsize=131072)
+def _sense_parts(word: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(content-word stems of ``word``'s senses, the pinyin of its characters)."""
     from evalkit.systems.gloss import dictionary
 
-    entries = dictionary().get(word, ())
-    out: set[str] = set()
-    for entry in entries:
+    meanings: set[str] = set()
+    pinyin: set[str] = set()
+    for entry in dictionary().get(word, ()):
         for sense in entry.definitions:
             sense = _CLASSIFIER.sub("", re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", sense))
-            out.update(content_words(sense))
+            meanings.update(content_words(sense))
         syllables = [re.sub(r"\d", "", s).lower().replace("u:", "u") for s in entry.pinyin.split()]
         if syllables:
-            out.add("".join(syllables))  # 恩来 → "enlai"
-            out.update(syllables)
-    return frozenset(out)
+            pinyin.add("".join(syllables))  # 恩来 → "enlai"
+            pinyin.update(syllables)
+    return frozenset(meanings), frozenset(pinyin)
 
 
 def _segments(zh: str) -> Iterable[str]:
@@ -134,14 +142,16 @@ def chinese_sentences(zh: str) -> list[str]:
 
 def chinese_coverage(sentences: Iterable[str], english: str) -> list[float | None]:
     """Per Chinese sentence, the share of its dictionary content words (two or more characters,
-    with senses) that have a sense in ``english`` (None: too few such words)."""
+    with a sense that is no function word) that have a sense in ``english`` (None: too few such
+    words). Words whose every sense is a function word (已经 "already", 由此 "from this") say
+    nothing a translation must show in a content word, so they are not counted."""
     import jieba
 
     used = set(content_words(english))
     out: list[float | None] = []
     for sentence in sentences:
         words = [w for run in _HAN.findall(sentence) for w in jieba.lcut(run, HMM=False) if len(w) >= 2]
-        scored = [s for s in (senses(w) for w in words) if s]
+        scored = [senses(w) for w in words if _sense_parts(w)[0]]
         out.append(sum(bool(s & used) for s in scored) / len(scored) if len(scored) >= MIN_WORDS else None)
     return out
 
