@@ -169,10 +169,12 @@ def test_the_englishs_own_dateline_is_the_one_compared_not_a_later_date():
     ("共重四百八十余斤。", "It weighed more than 480 kilograms.", "四百八十余斤 (480–489) ↔ '480 kilograms' (480)"),
     ("有六亩菜园子。", "They have six acres of vegetable garden.", "六亩 (6) ↔ 'six acres' (6)"),
     ("行军二十公里。", "They marched 20 miles.", "二十公里 (20) ↔ '20 miles' (20)"),
-    ("长征走了两万五千里。", "The Long March covered twenty-five thousand miles.",
-     "两万五千里 (25,000) ↔ 'twenty-five thousand miles' (25,000)"),  # a li is half a kilometre
+    ("部队一天走了八十里路。", "The troops walked 80 kilometres in a day.", "八十里 (80) ↔ '80 kilometres' (80)"),
     ("种了五十多垧庄稼。", "They planted more than 50 mu of crops.", "五十多垧 (50–59) ↔ '50 mu' (50)"),
+    ("开荒三顷。", "They reclaimed three hectares.", "三顷 (3) ↔ 'three hectares' (3)"),
     ("长征走了两万五千里。", "The 25,000-li Long March.", None),
+    # The li's old English name is the "Chinese mile": loose, not a changed quantity.
+    ("长征走了两万五千里。", "The Long March covered twenty-five thousand miles.", None),
     ("种了五十多垧庄稼。", "They planted more than 50 hectares.", None),  # a 垧 of the North-East is ~1 ha
     ("共重四百八十余斤。", "It weighed more than 480 jin.", None),
     ("产粮五千斤。", "It produced 5,000 pounds of grain.", None),  # 斤 as "pounds": the usual rendering

@@ -109,17 +109,20 @@ UNIT_WORDS: dict[str, str] = {
     "所": r"schools?|hospitals?|universities|colleges|institutions?", "座": r"bridges?|factories|buildings?|mountains?",
     "师": r"divisions?", "团": r"regiments?", "营": r"battalions?", "项": r"items?|projects?|points?",
     "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "公顷": r"hectares?", "米": r"met(?:er|re)s?",
-    "华里": r"li|chinese miles?", "里": r"li|chinese miles?", "垧": r"shang|hectares?",
+    "华里": r"li|(?:chinese )?miles?", "里": r"li|(?:chinese )?miles?", "垧": r"shang|hectares?",
+    "顷": r"qing|ch'?ing",
 }
 # Units of one dimension: a Chinese count rendered with its number but another unit of the same
-# dimension (四百八十斤 → "480 kilograms", 六亩 → "six acres", 两万五千里 → "25,000 miles": a li is
-# half a kilometre) is a changed quantity, since the value changes with the unit. ``None``: an
-# English unit no Chinese unit here renders. A 垧 of the North-East is about a hectare.
+# dimension (四百八十斤 → "480 kilograms", 六亩 → "six acres", 八十里 → "80 kilometres": a li is half
+# a kilometre; 三顷 → "three hectares": a qing is a hundred mu) is a changed quantity, since the
+# value changes with the unit. ``None``: an English unit no Chinese unit here renders. The li's old
+# English name is the "Chinese mile", so "miles" for 里 is loose, not changed (reference/labelled's
+# rules: minor); a 垧 of the North-East is about a hectare.
 _DIMENSIONS: tuple[dict[str | None, str], ...] = (
     {"斤": r"jin|catt(?:y|ies)|pounds?", "公斤": r"kilo(?:gram(?:me)?)?s?|kg", "吨": r"tons?|tonnes?"},
-    {"亩": r"mu|mou", "公顷": r"hectares?", "垧": r"shang|hectares?", None: r"acres?"},
-    {"公里": r"kilomet(?:er|re)s?|km", "米": r"met(?:er|re)s?", "里": r"li|chinese miles?", "华里": r"li|chinese miles?",
-     None: r"miles?"},
+    {"亩": r"mu|mou", "公顷": r"hectares?", "垧": r"shang|hectares?", "顷": r"qing|ch'?ing", None: r"acres?"},
+    {"公里": r"kilomet(?:er|re)s?|km", "米": r"met(?:er|re)s?", "里": r"li|(?:chinese )?miles?",
+     "华里": r"li|(?:chinese )?miles?", None: r"miles?"},
 )
 
 
