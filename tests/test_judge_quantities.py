@@ -18,6 +18,7 @@ from evalkit.records import ReferenceRecord
     ("二千五百", 2_500),
     ("一九五八", 1958),  # digits read positionally
     ("一千零十四", 1014),  # 零 marks the empty hundreds; 十 is 一十
+    ("四·六亿", 460_000_000),  # exactly: the decimal is scaled in decimal arithmetic
 ])
 def test_a_chinese_numeral_has_its_value(numeral, value):
     assert parse_zh(numeral) == value
@@ -54,7 +55,8 @@ def test_percentages_fractions_and_ordinals_keep_their_kind(zh, kind, value):
     assert q.kind == kind and q.low == pytest.approx(value)
 
 
-@pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司", "万里长城"])
+@pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司", "万里长城",
+                                "四·一二反革命政变", "八·一建军节"])  # events named by their dates
 def test_numerals_that_are_not_quantities_are_skipped(zh):
     assert zh_quantities(zh) == []
 

@@ -37,6 +37,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from evalkit.systems.zhnum import BIG_UNITS as _BIG
 from evalkit.systems.zhnum import DIGITS as _DIGIT
@@ -90,6 +91,10 @@ _ZH_RUN = re.compile(
     r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[0-9]{1,3}(?:[,，][0-9]{3})+)(?:[多余]?[万萬亿億]+)?"
     rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億])|[·．点](?=[〇零○一二三四五六七八九]))*")
 _FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9·．.]+)")
+# A month and a day joined by a dot, with no unit after: an event's name (四·一二, 八·一, 一二·九),
+# not the decimal it looks like (四·六亿斤 is one).
+_DOTTED_EVENT = re.compile(r"(?:十[一二]?|[一二三四五六七八九])[·．]"
+                           r"(?:[一二三]?十[一二三四五六七八九]?|[一二三]?[〇零○一二三四五六七八九])")
 _PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
 _SUFFIX_APPROX = ("左右", "上下", "以上", "来", "许", "强")
 # A lone digit is a count only before one of these (三个, 五人, 两国); with a unit (三十, 五百) it always is.
@@ -188,10 +193,11 @@ def parse_zh(text: str) -> float | None:
         whole = parse_zh(d.group(1))
         if whole is None:
             return None
-        value = whole + float("0." + "".join(str(_DIGIT[c]) for c in d.group(2)))
+        # In decimal, so that 四·六亿 is 460,000,000 and not 459,999,999.99999994.
+        exact = Decimal(repr(whole)) + Decimal("0." + "".join(str(_DIGIT[c]) for c in d.group(2)))
         for ch in d.group(3):
-            value *= _BIG[ch]
-        return value
+            exact *= _BIG[ch]
+        return float(exact)
     m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([万萬亿億]*)", text)
     if m:
         value = float(m.group(1))
@@ -338,6 +344,9 @@ def zh_quantities(text: str) -> list[Quantity]:
         before, after = norm[max(0, start - 2):start], norm[end:end + 2]
         if start > 0 and norm[start - 1] in "星礼":  # 星期一, 礼拜三: weekdays
             continue
+        if _DOTTED_EVENT.fullmatch(run) and not (after[:1] in MEASURE or after[:1] in _BIG or after[:1] in "%％"
+                                                   or any(after.startswith(u) for u in UNIT_WORDS)):
+            continue  # 四·一二 (the April 12 coup), 八·一: an event named by its date, like 九一八
         read = _read_run(run)
         if read is None:
             continue
