@@ -9,7 +9,7 @@ import pytest
 from evalkit.judge import JudgeParams, assess, judge
 from evalkit.judge.core import Flag
 from evalkit.judge.quantities import compare
-from evalkit.judge.suspicion import load_model
+from evalkit.judge.suspicion import feature_vector, load_model
 from evalkit.records import HypothesisRecord, ReferenceRecord
 
 # A small clean corpus: Chinese paragraphs and faithful English (about 3 English characters per Chinese one).
@@ -52,8 +52,11 @@ def test_clean_corpus_has_no_flags():
     refs = _refs(CLEAN)
     results = judge(refs, {"mt": _hyps(refs)}, {"mt": {r.id: 60.0 + i for i, r in enumerate(refs)}})
     assert [j.flags for j in results] == [()] * len(CLEAN)
-    # With no evidence, suspicion is the fitted model's base rate of defects nothing points at.
-    assert all(j.suspicion == pytest.approx(load_model().leak) and j.fault is None for j in results)
+    # With no evidence, suspicion is the fitted model's base rate of defects nothing points at, which
+    # grows with the paragraph's length only.
+    model = load_model()
+    assert all(j.suspicion == pytest.approx(model.probability(feature_vector(r, []))) and j.fault is None
+               for j, r in zip(results, refs, strict=True))
 
 
 def test_chinese_left_in_the_english_is_untranslated():
@@ -145,7 +148,9 @@ def test_invented_english_is_an_addition():
 def test_truncated_hypothesis_is_the_systems_fault():
     refs = _refs(CLEAN)
     j = judge(refs, {"mt": _hyps(refs, truncated={refs[1].id})})[1]
-    assert _names(j) == ["truncated_hypothesis"] and j.fault == "system" and j.suspicion == pytest.approx(load_model().leak)
+    # The system's fault adds nothing to the reference's suspicion: only its length prior remains.
+    assert _names(j) == ["truncated_hypothesis"] and j.fault == "system"
+    assert j.suspicion == pytest.approx(load_model().probability(feature_vector(refs[1], [])))
 
 
 def test_one_system_low_is_the_systems_fault_all_systems_low_is_the_references():

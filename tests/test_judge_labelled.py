@@ -12,7 +12,8 @@ import pytest
 
 from evalkit.errors import InputError
 from evalkit.judge.labelled import DEFECT_TYPES, judge_fold, load_labelled
-from evalkit.judge.suspicion import FEATURES, MODEL_FILE, SuspicionModel, load_model
+from evalkit.judge.suspicion import FEATURES, LENGTH_SCALE, MODEL_FILE, SuspicionModel, feature_vector, load_model
+from evalkit.records import ReferenceRecord
 
 from conftest import REPO
 
@@ -100,3 +101,18 @@ def test_judging_a_fold_gives_every_paragraph_a_probability(labelled):
     judged = judge_fold(records, labelled.hyps_dir, with_file=True)
     assert set(judged) == {r.id for r in records}
     assert all(0.0 <= j.suspicion <= 1.0 and len(j.features) == len(FEATURES) for j in judged.values())
+
+
+@pytest.mark.parametrize("zh,length", [("", 0.0), ("新华社讯", 4 / LENGTH_SCALE), ("字" * (2 * LENGTH_SCALE), 1.0)])
+def test_the_length_feature_is_the_chinese_length_up_to_its_scale(zh, length):
+    ref = ReferenceRecord(id="d#0001", doc_id="d", index=1, zh=zh, en="x", bead="1-1", align_cost=0.0)
+    assert feature_vector(ref, [])[FEATURES.index("length")] == pytest.approx(length)
+
+
+def test_with_no_evidence_a_long_paragraph_is_more_suspect_than_a_short_one_but_never_flagged():
+    # Fitted on the calibration fold: a defect no check sees has more room in a long paragraph.
+    model = load_model()
+    short, long = (ReferenceRecord(id="d#0001", doc_id="d", index=1, zh="字" * n, en="x", bead="1-1", align_cost=0.0)
+                   for n in (20, 600))
+    p_short, p_long = (model.probability(feature_vector(r, [])) for r in (short, long))
+    assert p_short < p_long < 0.5
