@@ -195,7 +195,7 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
         if matched < len(syllables):
             if _FOREIGN_CONTEXT.search(zh):
                 abstained = "foreign context"
-            elif matched <= 1 and _transliterated_run(zh) or run and _in_dotted_name(run, zh):
+            elif (matched <= 1 and _transliterated_run(zh)) or (run and _in_dotted_name(run, zh)):
                 abstained = "a transliterated foreign name"
         out.append(NameCheck(name, syllables, matched, run, reading, abstained))
     # Place names: only a near miss is a finding (all syllables but one read by one run of the

@@ -91,8 +91,8 @@ _ZH_RUN = re.compile(
     r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[0-9]{1,3}(?:[,，][0-9]{3})+)(?:[多余]?[万萬亿億]+)?"
     rf"|(?:数(?=[十百千万亿]))?[{_ZH_CHARS}](?:[{_ZH_CHARS}]|[多余](?=[万萬亿億])|[·．点](?=[〇零○一二三四五六七八九]))*")
 _FRACTION = re.compile(rf"([{_ZH_CHARS}0-9]+)分之([{_ZH_CHARS}0-9·．.]+)")
-# A month and a day joined by a dot, with no unit after: an event's name (四·一二, 八·一, 一二·九),
-# not the decimal it looks like (四·六亿斤 is one).
+# A month and a day joined by a dot, with no unit after: an event's name (四·一二, 八·一; 一二·九 is
+# an idiom above), not the decimal it looks like (四·六亿斤 is one).
 _DOTTED_EVENT = re.compile(r"(?:十[一二]?|[一二三四五六七八九])[·．]"
                            r"(?:[一二三]?十[一二三四五六七八九]?|[一二三]?[〇零○一二三四五六七八九])")
 _PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
