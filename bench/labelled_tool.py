@@ -5,9 +5,17 @@
     .venv/bin/python bench/labelled_tool.py skeleton FILE   # write labels/<stem>.json with every id, label "?"
     .venv/bin/python bench/labelled_tool.py validate FILE…  # check labels and hypotheses of FILEs (or all)
     .venv/bin/python bench/labelled_tool.py stats           # the set in numbers (the README's "In numbers")
+    .venv/bin/python bench/labelled_tool.py carry FILE OLD.jsonl  # after an aligner change (below)
 
 FILE is a copy under reference/labelled/articles/. The labels' ids are the ids ``evalkit ingest``
 gives the file today; ``validate`` checks that they still name the same paragraphs.
+
+When the aligner changes, a file's records may change and its labels stop matching. ``carry``
+rewrites the file's labels for today's records: OLD.jsonl holds the records the labels were written
+for (ingest FILE with the evalkit of before the change, e.g. from a ``git worktree`` of that
+commit); each record of today whose kind, Chinese and English are those of an old record gets that
+record's label, and every other record is left ``?`` for a person to label from the README's rules
+(``validate`` fails until none is left). The file's summary is kept.
 """
 
 from __future__ import annotations
@@ -124,9 +132,45 @@ def stats() -> str:
             f"{misaligned} paragraphs marked aligner_error")
 
 
+def carry(path: Path, old_records: Path) -> tuple[int, list[str]]:
+    """Rewrite ``path``'s labels for today's records (see the module docstring); returns the number
+    of labels carried and the ids left to label."""
+    from evalkit.records import read_references
+
+    lp = label_path(path)
+    doc = json.loads(lp.read_text(encoding="utf-8"))
+    old = read_references(old_records)
+    paras = doc["paragraphs"]
+    if [p["id"] for p in paras] != [r.id for r in old] or any(p["zh_start"] != r.zh[:8] for p, r in zip(paras, old)):
+        first = next((k for k, (p, r) in enumerate(zip(paras, old)) if p["id"] != r.id or p["zh_start"] != r.zh[:8]),
+                     min(len(paras), len(old)))
+        raise SystemExit(f"{old_records}: these are not the records {lp} labels (they first differ at record {first}: "
+                         f"{len(paras)} labelled, {len(old)} given); ingest {path.name} with the evalkit the labels "
+                         f"were written for")
+    by_text: dict[tuple[str, str, str], list[dict]] = {}
+    for p, r in zip(paras, old):
+        by_text.setdefault((r.kind, r.zh, r.en), []).append(p)
+    out, todo = [], []
+    for r in records(path):
+        same = by_text.get((r.kind, r.zh, r.en))
+        if same:
+            label = {k: v for k, v in same.pop(0).items() if k not in ("id", "zh_start")}
+        else:
+            label = {"label": "?", "defects": []}
+            todo.append(r.id)
+        out.append({"id": r.id, "zh_start": r.zh[:8], **label})
+    doc["paragraphs"] = out
+    lp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(out) - len(todo), todo
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["stats"]:
         print(stats())
+        return 0
+    if argv[:1] == ["carry"] and len(argv) == 3:
+        carried, todo = carry(_resolve(argv[1]), Path(argv[2]))
+        print(f"carried {carried} labels; {len(todo)} records to label" + "".join(f"\n  {i}" for i in todo))
         return 0
     if len(argv) < 1 or argv[0] not in ("zhlines", "view", "skeleton", "validate"):
         print(__doc__)

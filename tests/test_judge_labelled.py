@@ -116,3 +116,60 @@ def test_with_no_evidence_a_long_paragraph_is_more_suspect_than_a_short_one_but_
                    for n in (20, 600))
     p_short, p_long = (model.probability(feature_vector(r, [])) for r in (short, long))
     assert p_short < p_long < 0.5
+
+
+def _labelled_tool(monkeypatch, tmp_path):
+    """bench/labelled_tool.py working on a copy of the set's labels under ``tmp_path``."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import labelled_tool
+
+    shutil.copytree(LABELLED / "labels", tmp_path / "labels")
+    monkeypatch.setattr(labelled_tool, "SET", tmp_path)
+    return labelled_tool
+
+
+def _write_records(path, records):
+    path.write_text("".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def test_carrying_labels_onto_the_same_records_changes_nothing(monkeypatch, tmp_path, labelled):
+    tool = _labelled_tool(monkeypatch, tmp_path)
+    article = sorted(labelled.files.values())[0]
+    before = tool.label_path(article).read_bytes()
+    _write_records(tmp_path / "old.jsonl", tool.records(article))
+    assert tool.carry(article, tmp_path / "old.jsonl") == (len(tool.records(article)), [])
+    assert tool.label_path(article).read_bytes() == before
+
+
+def test_after_an_aligner_change_unchanged_records_keep_their_labels_and_new_ones_await_a_person(
+        monkeypatch, tmp_path, labelled):
+    import dataclasses
+
+    tool = _labelled_tool(monkeypatch, tmp_path)
+    article = next(p for p in sorted(labelled.files.values()) if len(tool.records(p)) >= 6)
+    today = tool.records(article)
+    doc = json.loads(tool.label_path(article).read_text(encoding="utf-8"))
+    # The labels were written for an aligner that merged records 3 and 4 into one.
+    merged = dataclasses.replace(today[3], zh=today[3].zh + "\n" + today[4].zh, en=today[3].en + "\n" + today[4].en)
+    old = [*today[:3], merged, *today[5:]]
+    old = [dataclasses.replace(r, id=f"{r.doc_id}#{k:04d}", index=k) for k, r in enumerate(old)]
+    _write_records(tmp_path / "old.jsonl", old)
+    kept = doc["paragraphs"]
+    doc["paragraphs"] = [{**p, "id": r.id, "zh_start": r.zh[:8]} for p, r in
+                         zip([*kept[:3], {"label": "minor", "defects": [{"type": "misalignment", "evidence": "merged"}]},
+                              *kept[5:]], old, strict=True)]
+    tool.label_path(article).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+    carried, todo = tool.carry(article, tmp_path / "old.jsonl")
+    assert (carried, todo) == (len(today) - 2, [today[3].id, today[4].id])
+    now = json.loads(tool.label_path(article).read_text(encoding="utf-8"))["paragraphs"]
+    assert [p["id"] for p in now] == [r.id for r in today]
+    assert [p["label"] for p in now] == [*(p["label"] for p in kept[:3]), "?", "?", *(p["label"] for p in kept[5:])]
+
+
+def test_carrying_from_records_the_labels_were_not_written_for_is_refused(monkeypatch, tmp_path, labelled):
+    tool = _labelled_tool(monkeypatch, tmp_path)
+    article = sorted(labelled.files.values())[0]
+    _write_records(tmp_path / "old.jsonl", tool.records(article)[1:])
+    with pytest.raises(SystemExit, match="not the records .* labels"):
+        tool.carry(article, tmp_path / "old.jsonl")
