@@ -146,6 +146,14 @@ def test_one_quantity_left_on_each_side_is_a_changed_quantity(zh, en, evidence):
     assert finding.kind == "conflict" and finding.evidence() == evidence
 
 
+def test_a_lone_thousand_before_a_unit_of_measure_is_a_count():
+    # 1947-06-03 p2: 千亩 is "a thousand mu"; unread, it left that English free to oppose the 二十余亩
+    # the English leaves out, a false conflict. 千 in 千里 or 百 in 百货 is still no count.
+    findings = compare("全县即将有千亩旱地变为水田。河东修好一道渠能浇地二十余亩。",
+                       "Soon a thousand mu of dry land in the county will become paddy fields.")
+    assert [(f.kind, f.chinese.text) for f in findings] == [("absence", "二十余亩")]
+
+
 def test_a_quantity_converted_into_another_unit_is_not_a_changed_one():
     # 80 li is 40 km: a translator's conversion, not the leftover pair 80 ↔ 40.
     assert [f.kind for f in compare("部队一天走了八十里路。", "The troops walked 40 kilometres in a day.")] == ["absence"]

@@ -97,6 +97,9 @@ _DOTTED_EVENT = re.compile(r"(?:十[一二]?|[一二三四五六七八九])[·�
                            r"(?:[一二三]?十[一二三四五六七八九]?|[一二三]?[〇零○一二三四五六七八九])")
 _PREFIX_APPROX = ("将近", "接近", "大约", "约", "近", "差不多", "大概")
 _SUFFIX_APPROX = ("左右", "上下", "以上", "来", "许", "强")
+# 十, 百 or 千 alone counts only before one of these units of measure or of people (千亩 "a thousand
+# mu", 百人): elsewhere it is part of a word (百货, 千里, 十年树木).
+_MEASURES_OF_A_LONE_UNIT = ("亩", "吨", "斤", "公斤", "公里", "米", "元", "顷", "垧", "担", "人", "名")
 # A lone digit is a count only before one of these (三个, 五人, 两国); with a unit (三十, 五百) it always is.
 MEASURE = set("个份人名位次件条项种只架艘辆吨斤公里米元角岁倍队国家省县市区乡村批座所篇部本张匹头口户处台门"
               "场届期年月天日周星小时分秒亩顷担石斗升尺寸丈里营连排师团军支枚颗棵株封列路层样类篇首")
@@ -353,8 +356,8 @@ def zh_quantities(text: str) -> list[Quantity]:
         low, high, approx = read
         chinese = not re.match(r"[0-9０-９]", run)
         lone = chinese and len(run) == 1
-        if lone and run in _UNIT:
-            continue  # 百货, 千里: a unit alone is not a count
+        if lone and run in _UNIT and not any(after.startswith(u) for u in _MEASURES_OF_A_LONE_UNIT):
+            continue  # 百货, 千里: a unit alone is not a count (千亩 and 百人 are)
         if lone and not (after[:1] in MEASURE or after[:2] in UNIT_WORDS or after[:1] in ("多", "余")):
             continue
         if low == high == 1 and not approx:
