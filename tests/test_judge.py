@@ -116,6 +116,25 @@ def test_news_agency_dateline_missing_from_the_english():
     assert "dateline_missing" not in _names(_judge_one(rows, 2))
 
 
+# 1951-10-01 p4: the English moved each telegram's dateline up into the heading above it.
+HEADING = ("保加利亚人民共和国外交部长奈捷夫贺电",
+           "Xinhua News Agency, September 30th: Bulgarian Foreign Minister Naydev Sends Congratulatory Telegram")
+TELEGRAM = ("【新华社三十日讯】保加利亚人民共和国外交部长奈捷夫致电我中央人民政府政务院总理兼外交部长周恩来，祝贺我国国庆。",
+            "Bulgarian Foreign Minister Naydev sent a telegram to Premier Zhou Enlai, congratulating him on China's National Day.")
+
+
+@pytest.mark.parametrize("heading_zh,heading_en,missing", [
+    (HEADING[0], HEADING[1], False),
+    # The heading's own Chinese has the dateline it names: the telegram's is still missing.
+    ("【新华社三十日讯】" + HEADING[0], HEADING[1], True),
+    # A heading that names no agency moves nothing.
+    (HEADING[0], "Bulgarian Foreign Minister Naydev Sends Congratulatory Telegram", True),
+], ids=["moved-up", "heading-has-its-own", "heading-names-none"])
+def test_a_dateline_the_english_moved_into_the_heading_above_is_not_missing(heading_zh, heading_en, missing):
+    rows = [*CLEAN[:3], (heading_zh, heading_en), TELEGRAM, *CLEAN[3:]]
+    assert ("dateline_missing" in _names(_judge_one(rows, 4))) is missing
+
+
 @pytest.mark.parametrize("bead,fault", [("2-1", "alignment"), ("1-0", "alignment")])
 def test_beads_that_are_not_one_to_one_are_alignment(bead, fault):
     refs = _refs(CLEAN)
@@ -256,7 +275,14 @@ def test_names_the_chinese_reads_like_are_not_flagged(zh, en):
     # A dotted name is a foreign one written in characters: its pinyin-ish English spelling ("bie"
     # for 毕 bi) is no misread Chinese name.
     ("毛泽东万岁！——毛里求斯　苏·古毕威", "Long live Mao Zedong! -- Mauritius Su Gubiewei"),
-], ids=["vietnamese-place", "vietnamese-person", "english-city", "brazilian-person", "dotted-name"])
+    # A near miss on characters that start with no surname is no Chinese name misspelt: a Mongolian
+    # name spelt in pinyin, and an English adjective read against 什么发言权 (1949-10-02 p3).
+    ("蔡畅（女）潮洛蒙（蒙）", "Cai Chang (female), Chao Lumeng (Mongol)"),
+    ("我们更不要说在国内政治上有什么发言权了。马来亚的华侨青年也参加了人民革命运动。",
+     "Let alone any say in politics at home. Overseas Chinese youths in Malaya joined the Malayan People's "
+     "Revolutionary Movement."),
+], ids=["vietnamese-place", "vietnamese-person", "english-city", "brazilian-person", "dotted-name",
+        "no-surname", "word-inside-a-word"])
 def test_foreign_names_that_are_not_mandarin_readings_are_not_flagged(zh, en):
     assert _name_flags(zh, en) == []
 

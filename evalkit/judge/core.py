@@ -80,7 +80,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit.judge.lexicon import chinese_coverage, chinese_sentences, english_coverage, sense_bag
 from evalkit.judge.lexicon import prepare as prepare_lexicon
-from evalkit.judge.names import NameCheck, check_names, reading_as_name
+from evalkit.judge.names import NameCheck, check_names, near_miss, reading_as_name
 from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
 from evalkit.judge.qe import NO_QE, QEFeatures, qe_features, score_evidence, sentence_evidence, weakest_sentence
@@ -353,8 +353,9 @@ def dateline_flags(ref: ReferenceRecord, moved_credits: int = 0) -> list[Flag]:
 
     An English that names another agency keeps a dateline (a wrong agency is a name error, not a
     dropped line), so only an English naming no agency or source at all is flagged; so is an
-    agency the document's English names on a line of its own (``moved_credits``, a bit mask:
-    "Xinhua News Agency" above the text for a closing （新华社）).
+    agency the document's English names on a line of its own or in the paragraph before while that
+    paragraph's Chinese does not (``moved_credits``, a bit mask: "Xinhua News Agency" above the text
+    for a closing （新华社）, "Xinhua News Agency, September 30th: …" opening the heading above).
     """
     if not ref.en.strip():
         return []
@@ -398,8 +399,7 @@ def name_flags(ref: ReferenceRecord, outputs: Sequence[str] = (), checks: Sequen
     parts = []
     near = False
     for c in misses[:3]:
-        if c.matched >= 2 and c.matched >= len(c.syllables) - 1:
-            # Most syllables match one run of characters: the same person, misspelt.
+        if near_miss(c.matched, c.syllables):
             near = True
             parts.append(f"{c.run} reads {reading_as_name(c.run_reading, ' ' not in c.name)!r}; "
                          f"the English has {c.name!r}")
@@ -532,15 +532,17 @@ def _agencies(text: str) -> int:
     return sum(1 << k for k, (_agency, pattern) in enumerate(_DATELINES) if pattern.search(text))
 
 
-def _document_part(ref: ReferenceRecord) -> tuple[str, int, int, int, int]:
+def _document_part(ref: ReferenceRecord) -> tuple[str, int, int, int, int, int]:
     """What a record adds to its document: (document id, English characters, Chinese characters of
     a body record, agencies named by an English line with no Chinese — a credit moved to its own
-    line, as "Xinhua News Agency" above or below the text —, agencies its English names at all)."""
+    line, as "Xinhua News Agency" above or below the text —, agencies its English names at all,
+    agencies its English names and its Chinese does not — a dateline moved up into a heading)."""
     named = _agencies(ref.en) if ref.en.strip() else 0
     moved = named if not ref.zh.strip() else 0
+    unsourced = named & ~sum(_AGENCY_BIT[name] for name in set(re.findall(_ALL_SOURCES, ref.zh)))
     if ref.kind != "body":
-        return ref.doc_id, 0, 0, moved, named
-    return ref.doc_id, _en_len(ref.en), _zh_len(ref.zh), moved, named
+        return ref.doc_id, 0, 0, moved, named, unsourced
+    return ref.doc_id, _en_len(ref.en), _zh_len(ref.zh), moved, named, unsourced
 
 
 def _coverages(ref: ReferenceRecord) -> tuple[list[float | None], list[float | None]]:
@@ -640,6 +642,10 @@ class CorpusModel:
         self._doc_credits: dict[int, int] = {}  # agencies named on English lines of their own
         self._doc_named: dict[int, int] = {}  # agencies the document's English names anywhere
         self._doc_last_en: dict[int, int] = {}  # the ordinal of the document's last paragraph with English
+        # Per paragraph, agencies its English names and its Chinese does not, and those of the
+        # paragraph before it in its document (a dateline the English moved up into a heading).
+        self._unsourced_here = array("q")
+        self._unsourced_before = array("q")
         self.document_model: Robust | None = None
         self.length_models: dict[str | None, Robust | None] = {}
         self.support_models: dict[str, Robust | None] = {}
@@ -660,7 +666,8 @@ class CorpusModel:
 
     def fold(self, features: Features) -> None:
         """Pass 1: learn from the next paragraph's ``paragraph_features``."""
-        lengths, scores, supports, gap, en_cov, zh_cov, (doc_id, en_chars, zh_chars, moved, named), *rest = features
+        lengths, scores, supports, gap, en_cov, zh_cov, document, *rest = features
+        doc_id, en_chars, zh_chars, moved, named, unsourced = document
         (qe_scores, qe_en, qe_zh) = rest[0] if rest else NO_QE
         for metric, value in qe_scores:
             self._qe.setdefault(metric, array("d")).append(value)
@@ -677,6 +684,9 @@ class CorpusModel:
             self._doc_named[k] = self._doc_named.get(k, 0) | named
         if en_chars:
             self._doc_last_en[k] = self._base + len(self._doc_of)
+        previous = self._unsourced_here[-1] if self._doc_of and self._doc_of[-1] == k else 0
+        self._unsourced_before.append(previous)
+        self._unsourced_here.append(unsourced)
         self._doc_of.append(k)
         for side, values in (("en", en_cov), ("zh", zh_cov)):
             self._coverage[side].extend(values)
@@ -741,6 +751,8 @@ class CorpusModel:
         part._coverage = {side: array("d") for side in self._coverage}
         part._lowest = {side: v[lo:hi] for side, v in self._lowest.items()}
         part._doc_of = self._doc_of[lo:hi]
+        part._unsourced_here = self._unsourced_here[lo:hi]
+        part._unsourced_before = self._unsourced_before[lo:hi]
         part._doc_z = {k: self._doc_z[k] for k in set(part._doc_of) if k in self._doc_z}
         part._doc_credits = {k: self._doc_credits[k] for k in set(part._doc_of) if k in self._doc_credits}
         part._doc_named = {k: self._doc_named[k] for k in set(part._doc_of) if k in self._doc_named}
@@ -825,6 +837,12 @@ class CorpusModel:
     def document_credits(self, ordinal: int) -> int:
         """Agencies the paragraph's document names on English lines of their own (a bit mask)."""
         return self._doc_credits.get(self._doc_of[ordinal - self._base], 0)
+
+    def agencies_named_before(self, ordinal: int) -> int:
+        """Agencies the English of the paragraph before this one (in its document) names although
+        its Chinese does not: "Xinhua News Agency, September 30th: …" opening a heading whose
+        Chinese has no dateline, the dateline of the paragraph that follows (a bit mask)."""
+        return self._unsourced_before[ordinal - self._base]
 
     def document_agencies(self, ordinal: int) -> int:
         """Agencies the paragraph's document's English names anywhere (a bit mask)."""
@@ -933,7 +951,7 @@ def judge_paragraph(model: CorpusModel, ordinal: int, r: ReferenceRecord, hyps: 
             flags.append(Flag("untranslated", f"{s}: output is mostly Chinese ({han} of {_en_len(h.hyp)} characters)",
                               1.0, s))
     flags += number_flags(r)
-    flags += dateline_flags(r, model.document_credits(ordinal))
+    flags += dateline_flags(r, model.document_credits(ordinal) | model.agencies_named_before(ordinal))
     flags += cut_short_flags(r, model.in_document_tail(ordinal))
     checks = check_names(r.en, r.zh) if r.en.strip() and r.zh.strip() else []
     flags += name_flags(r, list(rec_hyps.values()), checks)

@@ -157,6 +157,16 @@ def _transliterated_run(zh: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    """Characters CC-CEDICT gives a surname sense ("surname Jia"): the first character of a Chinese
+    person's name, and of each compound surname (欧阳, 司马)."""
+    from evalkit.systems.gloss import dictionary
+
+    return frozenset(word for word, entries in dictionary().items()
+                     if len(word) == 1 and any(s.startswith("surname ") for e in entries for s in e.definitions))
+
+
 _DOTTED_NAME = re.compile(r"[\u4e00-\u9fff]+(?:[·•・．][\u4e00-\u9fff]+)+")
 
 
@@ -166,13 +176,19 @@ def _in_dotted_name(run: str, zh: str) -> bool:
     return any(run in re.sub(r"[·•・．]", "", m.group(0)) for m in _DOTTED_NAME.finditer(zh))
 
 
+def near_miss(matched: int, syllables: tuple[str, ...]) -> bool:
+    """Most syllables of a name match one run of characters: the same person, misspelt."""
+    return matched >= 2 and matched >= len(syllables) - 1
+
+
 def check_names(english: str, zh: str) -> list[NameCheck]:
     """Every person-shaped pinyin name of ``english`` with its best counterpart in ``zh``.
 
     An unmatched name is ``abstained`` (not judged) in a foreign context — the Chinese names
     Vietnam, Korea or Japan, whose names are not Mandarin readings —, when it matches at most one
-    syllable and the Chinese holds a transliterated foreign name, which it probably renders, or when
-    the run it nearly reads is part of a dotted foreign name (苏·古毕威 → "Su Gubiewei").
+    syllable and the Chinese holds a transliterated foreign name, which it probably renders, when
+    the run it nearly reads is part of a dotted foreign name (苏·古毕威 → "Su Gubiewei"), or when
+    that run starts with no surname, so is no Chinese person's name.
     """
     han = "".join(_HAN.findall(zh))
     out = []
@@ -197,6 +213,10 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
                 abstained = "foreign context"
             elif (matched <= 1 and _transliterated_run(zh)) or (run and _in_dotted_name(run, zh)):
                 abstained = "a transliterated foreign name"
+            elif near_miss(matched, syllables) and run[:1] not in _surnames():
+                # The characters it nearly reads start with no surname: no Chinese person's name
+                # (么发言 for the adjective "Malayan", a Mongolian or Burmese name spelt in pinyin).
+                abstained = "no Chinese surname"
         out.append(NameCheck(name, syllables, matched, run, reading, abstained))
     # Place names: only a near miss is a finding (all syllables but one read by one run of the
     # Chinese: 白沙沱 → "Baishaqiao"); a place word matching less is usually an English name or a
@@ -217,10 +237,24 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
         if any(_best_run(han, tuple(s for part in seg for s in part))[0] == sum(map(len, seg))
                for seg in _product(word)):
             continue
+        if offset not in _word_starts(zh):
+            continue  # the run starts inside a word (么发言 of 什么发言 for "Malayan"): no place name
         reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
         abstained = "foreign context" if _FOREIGN_CONTEXT.search(zh) else ""
         out.append(NameCheck(word, syllables, matched, run, reading, abstained))
     return out
+
+
+def _word_starts(zh: str) -> set[int]:
+    """Where jieba's words start, as offsets into the Han characters of ``zh`` joined."""
+    import jieba
+
+    starts, position = set(), 0
+    for run in re.findall(_HAN.pattern + "+", zh):
+        for word in jieba.lcut(run, HMM=False):
+            starts.add(position)
+            position += len(word)
+    return starts
 
 
 def _product(name: str) -> list[tuple[tuple[str, ...], ...]]:
