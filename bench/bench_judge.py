@@ -233,8 +233,8 @@ def labelled_section() -> list[str]:
             unmatched += int(sig.get("names_unmatched") or 0)
             abstained += int(sig.get("names_abstained") or 0)
     lines += ["", f"Name check, both folds: {unmatched} pinyin-shaped English names matched no run of the Chinese; "
-              f"the check abstained on {abstained} of them ({abstained / unmatched:.0%}: a foreign context or a "
-              f"transliterated foreign name) and judged the rest." if unmatched else "",
+              f"the check abstained on {abstained} of them ({abstained / unmatched:.0%}: a foreign context, a "
+              f"transliterated foreign name, or characters that start with no surname) and judged the rest." if unmatched else "",
               f"Wall time: {time.perf_counter() - started:.1f} s", ""]
     return lines
 
