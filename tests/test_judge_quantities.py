@@ -35,6 +35,10 @@ def test_a_chinese_numeral_has_its_value(numeral, value):
     ("三四十人", 30, 40, True),
     ("二三百斤", 200, 300, True),
     ("十七八岁", 17, 18, True),
+    ("点种二百七、八十亩", 270, 280, True),  # neighbouring digits with an enumeration comma: one range
+    ("到会的有七、八十人", 70, 80, True),
+    ("一千二三百人", 1200, 1300, True),
+    ("一、二十年来的经验", 20, 20, False),  # 一、 numbers a list item
     ("近二千五百人", 2500, 2500, True),
     ("共六个办公室", 6, 6, False),
     ("卅一日电", 31, 31, False),

@@ -289,19 +289,29 @@ def _neighbour_digits(run: str) -> tuple[float, float] | None:
         return None
     if head and head[-1] not in _UNIT:
         return None  # 一九五八 is a year read digit by digit, not a range
-    if head and unit:
-        return None
+    if head and unit and _UNIT[head[-1]] <= _UNIT[unit]:
+        return None  # only a smaller place after the head: 二百七八十 (270–280), 一千二三百
     low, high = parse_zh(head + d1 + unit), parse_zh(head + d2 + unit)
     if low is None or high is None:
         return None
     return low, high
 
 
+# Two neighbouring digits written with an enumeration comma before a place (七、八十 "seventy or
+# eighty", 二百七、八十亩): one range, as 七八十 is. Not at the start of a line or clause, where
+# 一、 numbers a list item.
+_RANGE_COMMA = re.compile(r"(?<=[^\s。；：！？，、（(])([一二三四五六七八九])、(?=([二三四五六七八九])[十百千万])")
+
+
+def _join_range(m: re.Match[str]) -> str:
+    return m.group(1) if _DIGIT[m.group(2)] == _DIGIT[m.group(1)] + 1 else m.group(0)
+
+
 def zh_quantities(text: str) -> list[Quantity]:
     """Every quantity of a Chinese text that a translation should carry, in order."""
     from evalkit.systems.zhnum import Date, find_numbers
 
-    norm = text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十")
+    norm = _RANGE_COMMA.sub(_join_range, text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十"))
     out: list[Quantity] = []
     taken = [False] * len(norm)
 
@@ -753,7 +763,7 @@ def _leftover_conflict(findings: list[Finding], free: list[Quantity], chinese: l
     return out
 
 
-_EN_DATELINE_OPENING = re.compile(r"\W*(?:xinhua|new china news agency|ncna|hsinhua|tass)\b[^:：\n]{0,60}?[:：]",
+EN_DATELINE_OPENING = re.compile(r"\W*(?:xinhua|new china news agency|ncna|hsinhua|tass)\b[^:：\n]{0,60}?[:：]",
                                   re.I)
 
 
@@ -776,7 +786,7 @@ def dateline_month_conflict(dateline: str, published: str, en: str) -> str | Non
     implied = month if day <= pub_day else (month - 2) % 12 + 1
     # When the English opens with its own dateline ("Xinhua News Agency, December 29th: …"), that
     # date is the dateline's rendering; a date later in the text is another one (the event's).
-    opening = _EN_DATELINE_OPENING.match(en)
+    opening = EN_DATELINE_OPENING.match(en)
     _months, dates = english_dates(opening.group(0) if opening else en)
     wrong = [text for mo, d, text in dates if d == day and mo != implied]
     if not wrong or any(d == day and mo == implied for mo, d, _t in dates):
