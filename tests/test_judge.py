@@ -59,6 +59,21 @@ def test_clean_corpus_has_no_flags():
                for j, r in zip(results, refs, strict=True))
 
 
+@pytest.mark.parametrize("en,flagged", [
+    # 1950-02-02 p6, an essay on soldiers learning characters: cited on purpose, quoted and romanised.
+    ('For example, the character "要" (yao) breaks down into "西" (xi) and "女" (nv), so he wrote it at once.', False),
+    # 1947-08-03 p1: a salutation left in Chinese with pinyin is still Chinese left in the English.
+    ("Xinhua News Agency转(zhuan)陕(shan)北(bei)毛(mao)主(zhu)席(xi)", True),
+    ("They joined the militia and the 游击队 of the village.", True),
+], ids=["cited-characters", "characters-with-pinyin", "a-character-left"])
+def test_a_quoted_and_romanised_character_is_cited_not_untranslated(en, flagged):
+    from evalkit.judge.core import untranslated_flags
+
+    ref = ReferenceRecord(id="d#0001", doc_id="d", index=1, zh="例如“要”字，可以拆成“西”和“女”两个字。", en=en,
+                          bead="1-1", align_cost=0.1)
+    assert bool(untranslated_flags(ref, JudgeParams())) is flagged
+
+
 def test_chinese_left_in_the_english_is_untranslated():
     rows = list(CLEAN)
     rows[3] = (rows[3][0], rows[3][0])
@@ -133,6 +148,16 @@ TELEGRAM = ("【新华社三十日讯】保加利亚人民共和国外交部长�
 def test_a_dateline_the_english_moved_into_the_heading_above_is_not_missing(heading_zh, heading_en, missing):
     rows = [*CLEAN[:3], (heading_zh, heading_en), TELEGRAM, *CLEAN[3:]]
     assert ("dateline_missing" in _names(_judge_one(rows, 4))) is missing
+
+
+def test_the_date_of_a_dateline_moved_up_is_not_compared_with_the_headings_quantities():
+    from evalkit.judge.core import number_flags
+
+    # 1951-10-01 p4: 九月二十九日 closes the telegram before; "September 30th" is the dateline of the
+    # telegram below, moved up into this heading. Not rendered, but not changed either.
+    ref = ReferenceRecord(id="d#0008", doc_id="d", index=8, zh="九月二十九日\n" + HEADING[0], en=HEADING[1],
+                          bead="1-2", align_cost=1.0, meta={"date": "1951-10-01"})
+    assert [f.name for f in number_flags(ref)] == ["number_missing"]
 
 
 @pytest.mark.parametrize("bead,fault", [("2-1", "alignment"), ("1-0", "alignment")])
@@ -295,6 +320,15 @@ def test_the_name_check_abstains_in_a_foreign_context_and_says_why():
     assert not check.rendered and check.abstained == "foreign context"
     (check,) = check_names("The delegate Han Sang Du spoke.", "代表韩相斗发言。")
     assert not check.rendered and check.abstained == ""
+
+
+def test_a_foreign_country_named_sentences_away_is_no_foreign_context_for_a_chinese_place():
+    # 1968-10-04 p1 names Japan once; 白沙沱 (Baishatuo) two sentences on is a Chinese place.
+    zh = "日本朋友参观了工地。大家都很高兴。在胜利建成武汉长江大桥、重庆白沙沱长江大桥之后，我们又建成了南京长江大桥。"
+    en = ("Japanese friends visited the site. Everyone was very happy. After building the Wuhan Yangtze River "
+          "Bridge and the Chongqing Baishaqiao Yangtze River Bridge, we built the Nanjing Yangtze River Bridge.")
+    (flag,) = _name_flags(zh, en)
+    assert flag.evidence == "白沙沱 reads 'Baishatuo'; the English has 'Baishaqiao'"
 
 
 def test_a_misspelt_name_names_the_characters_and_their_reading():

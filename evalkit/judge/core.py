@@ -85,7 +85,7 @@ from evalkit.judge.names import prepare as prepare_names
 from evalkit.judge.ngrams import NGrams, char_ngrams, match_statistics
 from evalkit.judge.qe import NO_QE, QEFeatures, qe_features, score_evidence, sentence_evidence, weakest_sentence
 from evalkit.judge.quantities import compare as compare_quantities
-from evalkit.judge.quantities import dateline_month_conflict
+from evalkit.judge.quantities import EN_DATELINE_OPENING, dateline_month_conflict
 from evalkit.judge.quantities import zh_quantities
 from evalkit.judge.suspicion import feature_vector, load_model
 from evalkit.judge.sentences import (
@@ -269,15 +269,20 @@ def _credit_named_elsewhere(zh: str, named_agencies: int) -> bool:
     return bool(named_agencies & _AGENCY_BIT[m.group(1)])
 
 
+# A character the English cites on purpose, quoted and romanised: the character "要" (yao), "武" (Wu).
+_CITED_CHARACTER = re.compile(r"[\"“‘'][\u3400-\u9fff]{1,4}[\"”’']\s*\([A-Za-z][a-zü'’ -]{0,30}\)")
+
+
 def untranslated_flags(ref: ReferenceRecord, params: JudgeParams, named_agencies: int = 0) -> list[Flag]:
     """Chinese left in the English, or a Chinese body paragraph with no English (``named_agencies``:
-    the agencies the document's English names, so that a credit line moved elsewhere is not missing)."""
+    the agencies the document's English names, so that a credit line moved elsewhere is not missing).
+    A character quoted and romanised ("要" (yao)) is cited, as an essay on learning to read cites it."""
     if not ref.en.strip():
         if (ref.zh.strip() and ref.kind == "body" and not _repeats_headline(ref)
                 and not _credit_named_elsewhere(ref.zh, named_agencies)):
             return [Flag("untranslated", f"no English for this Chinese paragraph ({ref.bead} bead)")]
         return []
-    runs = _HAN.findall(ref.en)
+    runs = _HAN.findall(_CITED_CHARACTER.sub(" ", ref.en))
     han = sum(len(r) for r in runs)
     if han < params.untranslated_min_han:
         return []
@@ -296,10 +301,16 @@ def number_flags(ref: ReferenceRecord) -> list[Flag]:
     redundant dates and counts). See judge.quantities."""
     if not ref.en.strip() or not ref.zh.strip():
         return []
-    findings = compare_quantities(ref.zh, ref.en)
+    dateline = _DATELINE_RE.search(ref.zh)
+    en = ref.en
+    if dateline is None and (opening := EN_DATELINE_OPENING.match(en)):
+        # An English dateline with no Chinese one (moved up from the paragraph below, as
+        # "Xinhua News Agency, September 30th: …" opening a heading): its date renders none of
+        # this paragraph's quantities, so it is not compared with them.
+        en = en[opening.end():]
+    findings = compare_quantities(ref.zh, en)
     flags = []
     conflicts = [f.evidence() for f in findings if f.kind == "conflict"]
-    dateline = _DATELINE_RE.search(ref.zh)
     if dateline and (wrong := dateline_month_conflict(dateline.group(0), str(ref.meta.get("date", "")), ref.en)):
         conflicts.append(wrong)
     if conflicts:

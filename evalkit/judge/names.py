@@ -137,6 +137,19 @@ def _in_dictionary_renderings(name: str, zh: str) -> bool:
 # Where Mandarin readings do not apply: Vietnamese, Korean and Japanese names are written in characters
 # read otherwise (河南 → "Ha Nam", 黎笋 → "Le Duan"), so a pinyin-shaped English name there proves nothing.
 _FOREIGN_CONTEXT = re.compile(r"越南|南越|北越|朝鲜|韩国|日本|老挝|柬埔寨|琉球|高丽")
+_SENTENCE_END = re.compile(r"(?<=[。！？；\n])")
+
+
+def _foreign_context(zh: str, run: str) -> bool:
+    """Whether the Chinese names Vietnam, Korea or Japan near ``run``: in its sentence or the one
+    before (a long paragraph that mentions Japan once says nothing of 白沙沱 two sentences on), or
+    anywhere when the run is not found as written."""
+    sentences = [x for x in _SENTENCE_END.split(zh) if x]
+    at = next((k for k, x in enumerate(sentences) if run and run in x), None)
+    near = zh if at is None else "".join(sentences[max(0, at - 1):at + 1])
+    return bool(_FOREIGN_CONTEXT.search(near))
+
+
 # Characters of Chinese transliterations of Western names (达尼卢·桑图斯, 伯明翰): a run of them holds a
 # foreign name, whose English spelling ("Danilo Santos") is not its pinyin.
 _TRANSLITERATION = set("阿埃艾爱安奥巴拜班邦贝本比彼宾波伯勃布查达戴丹道德迪蒂丁杜顿多厄恩法菲费芬弗福盖甘戈格古"
@@ -209,7 +222,7 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
         reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
         abstained = ""
         if matched < len(syllables):
-            if _FOREIGN_CONTEXT.search(zh):
+            if _foreign_context(zh, run):
                 abstained = "foreign context"
             elif (matched <= 1 and _transliterated_run(zh)) or (run and _in_dotted_name(run, zh)):
                 abstained = "a transliterated foreign name"
@@ -240,7 +253,7 @@ def check_names(english: str, zh: str) -> list[NameCheck]:
         if offset not in _word_starts(zh):
             continue  # the run starts inside a word (么发言 of 什么发言 for "Malayan"): no place name
         reading = tuple(_pick_reading(ch, s) for ch, s in zip(run, syllables, strict=False))
-        abstained = "foreign context" if _FOREIGN_CONTEXT.search(zh) else ""
+        abstained = "foreign context" if _foreign_context(zh, run) else ""
         out.append(NameCheck(word, syllables, matched, run, reading, abstained))
     return out
 
