@@ -107,9 +107,11 @@ def _loose_readings() -> dict[str, frozenset[str]]:
 
 
 def prepare() -> None:
-    """Load the readings (CC-CEDICT) now, e.g. before forking worker processes that share them."""
+    """Load the readings and surnames (CC-CEDICT) now, e.g. before forking worker processes that
+    share them."""
     _loose_readings()
     syllable_set()
+    _surnames()
 
 
 @functools.lru_cache(maxsize=4096)
