@@ -653,10 +653,11 @@ class CorpusModel:
         self._doc_credits: dict[int, int] = {}  # agencies named on English lines of their own
         self._doc_named: dict[int, int] = {}  # agencies the document's English names anywhere
         self._doc_last_en: dict[int, int] = {}  # the ordinal of the document's last paragraph with English
-        # Per paragraph, agencies its English names and its Chinese does not, and those of the
-        # paragraph before it in its document (a dateline the English moved up into a heading).
-        self._unsourced_here = array("q")
+        # Per paragraph, the agencies the English of the paragraph before it (in its document)
+        # names and its Chinese does not (a dateline the English moved up into a heading); the
+        # last paragraph's own, for the next one.
         self._unsourced_before = array("q")
+        self._last_unsourced = 0
         self.document_model: Robust | None = None
         self.length_models: dict[str | None, Robust | None] = {}
         self.support_models: dict[str, Robust | None] = {}
@@ -695,9 +696,8 @@ class CorpusModel:
             self._doc_named[k] = self._doc_named.get(k, 0) | named
         if en_chars:
             self._doc_last_en[k] = self._base + len(self._doc_of)
-        previous = self._unsourced_here[-1] if self._doc_of and self._doc_of[-1] == k else 0
-        self._unsourced_before.append(previous)
-        self._unsourced_here.append(unsourced)
+        self._unsourced_before.append(self._last_unsourced if self._doc_of and self._doc_of[-1] == k else 0)
+        self._last_unsourced = unsourced
         self._doc_of.append(k)
         for side, values in (("en", en_cov), ("zh", zh_cov)):
             self._coverage[side].extend(values)
@@ -762,7 +762,6 @@ class CorpusModel:
         part._coverage = {side: array("d") for side in self._coverage}
         part._lowest = {side: v[lo:hi] for side, v in self._lowest.items()}
         part._doc_of = self._doc_of[lo:hi]
-        part._unsourced_here = self._unsourced_here[lo:hi]
         part._unsourced_before = self._unsourced_before[lo:hi]
         part._doc_z = {k: self._doc_z[k] for k in set(part._doc_of) if k in self._doc_z}
         part._doc_credits = {k: self._doc_credits[k] for k in set(part._doc_of) if k in self._doc_credits}

