@@ -60,7 +60,7 @@ def test_percentages_fractions_and_ordinals_keep_their_kind(zh, kind, value):
 
 
 @pytest.mark.parametrize("zh", ["十分重要", "毛主席万岁", "千方百计", "一个问题", "星期一", "百货公司", "万里长城",
-                                "四·一二反革命政变", "八·一建军节"])  # events named by their dates
+                                "四·一二反革命政变", "八·一建军节", "纪念四·一二"])  # events named by their dates
 def test_numerals_that_are_not_quantities_are_skipped(zh):
     assert zh_quantities(zh) == []
 

@@ -354,7 +354,7 @@ def zh_quantities(text: str) -> list[Quantity]:
         before, after = norm[max(0, start - 2):start], norm[end:end + 2]
         if start > 0 and norm[start - 1] in "星礼":  # 星期一, 礼拜三: weekdays
             continue
-        if _DOTTED_EVENT.fullmatch(run) and not (after[:1] in MEASURE or after[:1] in _BIG or after[:1] in "%％"
+        if _DOTTED_EVENT.fullmatch(run) and not (after[:1] in MEASURE or after[:1] in _BIG or after[:1] in ("%", "％")
                                                    or any(after.startswith(u) for u in UNIT_WORDS)):
             continue  # 四·一二 (the April 12 coup), 八·一: an event named by its date, like 九一八
         read = _read_run(run)
